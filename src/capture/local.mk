@@ -1,0 +1,1 @@
+libconnlogd_a_SOURCES +=

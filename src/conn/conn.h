@@ -1,0 +1,105 @@
+/**
+ * @file conn.h
+ * The connection builder: one table of connections, one expiry, one sink.
+ * Packets (decoded layers) and, later, flow records feed it; it tracks TCP
+ * endpoint states, history, sizes and flips exactly as Zeek does
+ * (shared spec: zeek-conn-semantics.md) and hands each finished connection
+ * to the sink as a conn_record_t.
+ *
+ * Time is the input's time: every packet advances the clock, timers run
+ * before the packet is processed (spec section 8), and conn_builder_advance()
+ * lets a live source move the clock on when no packet arrives.
+ */
+#ifndef CONNLOGD_CONN_CONN_H
+#define CONNLOGD_CONN_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn/record.h"
+#include "conn/uid.h"
+#include "core/netset.h"
+#include "core/weird.h"
+#include "decode/packet.h"
+
+/** Zeek's conn-affecting tunables, with Zeek's names and defaults (seconds). */
+typedef struct {
+    double tcp_inactivity_timeout;        /* 300 */
+    double udp_inactivity_timeout;        /* 60 */
+    double icmp_inactivity_timeout;       /* 60 */
+    double unknown_ip_inactivity_timeout; /* 60 */
+    double tcp_attempt_delay;             /* 5 */
+    double tcp_close_delay;               /* 5 */
+    double tcp_connection_linger;         /* 5 */
+    double tcp_SYN_timeout;               /* 5 */
+    double tcp_session_timer;             /* 6 */
+    bool report_gaps_for_partial;         /* F */
+    uint64_t tcp_excessive_data_without_further_acks; /* 10 MiB */
+    bool ignore_checksums;                /* -C */
+    const netset_t *ignore_checksums_nets; /* borrowed, may be NULL */
+    const netset_t *local_nets;           /* borrowed, may be NULL/empty: local_* unset */
+    uint8_t likely_server_tcp[65536 / 8]; /* bitmaps of likely_server_ports */
+    uint8_t likely_server_udp[65536 / 8];
+    uint64_t max_conns;                   /* table cap; 0 = unlimited */
+} conn_config_t;
+
+/** Fill @p c with Zeek's defaults (default-mode likely_server_ports). */
+void conn_config_defaults(conn_config_t *c);
+
+/** Replace the likely-server port sets with a "P/proto,..." list. */
+bool conn_config_set_server_ports(conn_config_t *c, const char *list, char **errmsg);
+
+/** Set one Zeek tunable by name ("tcp_inactivity_timeout", ...); value in
+ *  Zeek syntax ("5 min", "30 secs", "T", "10485760").  False + message if unknown/bad. */
+bool conn_config_set_tunable(conn_config_t *c, const char *name, const char *value,
+                             char **errmsg);
+
+typedef struct conn_builder conn_builder_t;
+
+/** An encapsulating connection, for the inner layers' tunnel_parents. */
+typedef struct {
+    bool valid;
+    uint64_t uid[2];
+    int depth;
+} conn_parent_t;
+
+typedef struct {
+    uint64_t active;           /* connections in the table now */
+    uint64_t created;
+    uint64_t logged;
+    uint64_t evicted;          /* removed early because the table was full */
+    uint64_t packets;          /* layers processed */
+    uint64_t bad_checksums;
+    uint64_t by_state[CONN_STATE_COUNT];
+    uint64_t by_proto[4];
+    uint64_t bytes_in_use;     /* table memory */
+} conn_stats_t;
+
+/**
+ * New builder.  @p cfg is copied; @p uids and @p weirds are borrowed and
+ * must outlive the builder; @p sink receives every finished connection.
+ */
+conn_builder_t *conn_builder_new(const conn_config_t *cfg, uid_gen_t *uids,
+                                 weird_counters_t *weirds, conn_sink_fn sink, void *sink_user);
+
+/** Free without logging what is left (call conn_builder_flush() first). */
+void conn_builder_free(conn_builder_t *cb);
+
+/**
+ * Feed one decoded layer.  @p parent is the encapsulating connection (NULL
+ * for the outermost layer).  When the layer carries a tunnel and the packet
+ * was accepted (good checksum), *@p as_parent is set for the inner layer and
+ * true is returned; otherwise false (do not decode further).
+ */
+bool conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_t *parent,
+                         conn_parent_t *as_parent);
+
+/** Move the clock to @p now (input time), running due timers. */
+void conn_builder_advance(conn_builder_t *cb, double now);
+
+/** End of input: run shutdown timers, then log every connection left. */
+void conn_builder_flush(conn_builder_t *cb);
+
+void conn_builder_stats(const conn_builder_t *cb, conn_stats_t *out);
+
+#endif

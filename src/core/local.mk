@@ -1,0 +1,3 @@
+libconnlogd_a_SOURCES += \
+	src/core/weird.c src/core/weird.h \
+	src/core/netset.c src/core/netset.h

@@ -1,0 +1,50 @@
+/**
+ * @file writer.h
+ * The conn.log writer: Zeek's TSV (header lines, escaping, #close) or JSON
+ * lines, to a file in a log directory.  One writer module serves every input
+ * path; rotation reuses it.
+ */
+#ifndef CONNLOGD_OUTPUT_WRITER_H
+#define CONNLOGD_OUTPUT_WRITER_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "conn/record.h"
+
+typedef enum { LOG_FORMAT_TSV = 0, LOG_FORMAT_JSON } log_format_t;
+
+GQuark writer_error_quark(void);
+#define WRITER_ERROR writer_error_quark()
+enum { WRITER_ERROR_IO = 1 };
+
+typedef struct writer writer_t;
+
+/** Open DIR/conn.log (created or truncated), writing the TSV header if TSV.
+ *  Free with writer_close(). */
+writer_t *writer_open(const char *dir, log_format_t fmt, GError **err);
+
+/** Write to an already open stream instead of a file (tests, stdout).  Borrowed. */
+writer_t *writer_open_stream(FILE *fp, log_format_t fmt);
+
+/** Append one row.  Returns false on an I/O error (counted; later rows still tried). */
+bool writer_write(writer_t *w, const conn_record_t *rec);
+
+/** Flush buffered rows to the kernel. */
+bool writer_flush(writer_t *w, GError **err);
+
+/** Write "#close" (TSV), close the file and free.  NULL is a no-op. */
+bool writer_close(writer_t *w, GError **err);
+
+/** Rows written so far. */
+uint64_t writer_rows(const writer_t *w);
+
+/** Path of the open file ("" for streams). */
+const char *writer_path(const writer_t *w);
+
+/** Format helpers, exposed for tests and for /recent. */
+void writer_format_tsv(const conn_record_t *rec, GString *out);
+void writer_format_json(const conn_record_t *rec, GString *out);
+
+#endif

@@ -1,0 +1,6 @@
+# Check suites, one binary per module; shell end-to-end tests beside them.
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)'; export top_srcdir top_builddir;
+TEST_CK_LIBS = libconnlogd.a $(CHECK_LIBS) $(DEPS_LIBS)
+TEST_CK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
