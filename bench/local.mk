@@ -1,0 +1,23 @@
+# Benchmark and sample tooling: the deterministic traffic generator, the
+# bare-libpcap baseline, and the targets that regenerate samples/*.pcap
+# (`make samples`) and prove they are reproducible (`make samples-check`).
+noinst_PROGRAMS += bench/pcapgen bench/bareloop
+
+bench_pcapgen_SOURCES = bench/pcapgen.c bench/pcapgen.h bench/pcapgen_pkt.c \
+	bench/pcapgen_mix.c bench/pcapgen_samples.c
+bench_pcapgen_LDADD = $(GLIB_LIBS)
+
+bench_bareloop_SOURCES = bench/bareloop.c
+bench_bareloop_LDADD = $(PCAP_LIBS)
+
+EXTRA_DIST += bench/README.md bench/pcap-throughput bench/make-samples samples/README.md \
+	samples/tcp-basic.pcap samples/udp-icmp.pcap samples/ipv6-vlan.pcap \
+	samples/tunnels.pcap samples/badinput.pcap samples/timeouts.pcap samples/mixed.pcap
+
+samples: bench/pcapgen$(EXEEXT)
+	$(SHELL) $(srcdir)/bench/make-samples bench/pcapgen$(EXEEXT) $(srcdir)/samples
+
+samples-check: bench/pcapgen$(EXEEXT)
+	$(SHELL) $(srcdir)/bench/make-samples --check bench/pcapgen$(EXEEXT) $(srcdir)/samples
+
+.PHONY: samples samples-check

@@ -1,1 +1,311 @@
-int main(void) { return 0; }
+/*
+ * connlogd: network traffic to Zeek-compatible conn.log.
+ *
+ * This file only parses the command line and wires the modules together:
+ * capture -> decode -> conn -> output.  Offline mode (-r) reads a pcap or
+ * pcapng file to its end, flushes every connection and exits.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "capture/pcapsrc.h"
+#include "conn/conn.h"
+#include "conn/uid.h"
+#include "core/netset.h"
+#include "core/pipeline.h"
+#include "core/weird.h"
+#include "decode/decode.h"
+#include "output/writer.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+typedef struct {
+    gchar *read_file;
+    gboolean ignore_checksums;
+    gchar *bpf;
+    gchar *logdir;
+    gchar *format;
+    gchar *local_nets;
+    gboolean no_private_local;
+    gchar *server_ports;
+    gchar *ignore_cksum_nets;
+    gint64 seed;
+    gchar *seed_file;
+    gint64 max_conns;
+    gboolean quiet;
+    gboolean version;
+    gchar **rest;
+} options_t;
+
+typedef struct {
+    writer_t *writer;
+    uint64_t write_errors;
+} sink_ctx_t;
+
+static void
+sink_write(const conn_record_t *rec, void *user)
+{
+    sink_ctx_t *s = user;
+    if (!writer_write(s->writer, rec))
+        s->write_errors++;
+}
+
+static void G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN
+die_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "connlogd: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see connlogd --help)\n");
+    va_end(ap);
+    exit(1);
+}
+
+/* Progress on a terminal: share of the file, packets/s, connections. */
+typedef struct {
+    bool enabled;
+    gint64 started, last;
+    pcapsrc_t *src;
+    pipeline_t *pipe;
+    conn_builder_t *cb;
+    uint64_t last_packets;
+} progress_t;
+
+static void
+progress_tick(progress_t *pr, bool final)
+{
+    if (!pr->enabled)
+        return;
+    gint64 now = g_get_monotonic_time();
+    if (!final && now - pr->last < 500000)
+        return;
+    uint64_t done, total;
+    pcapsrc_progress(pr->src, &done, &total);
+    conn_stats_t st;
+    conn_builder_stats(pr->cb, &st);
+    double secs = (now - pr->started) / 1e6;
+    double rate = secs > 0 ? pr->pipe->packets / secs : 0;
+    if (total)
+        fprintf(stderr, "\r%5.1f%%  %10.0f pkt/s  %" G_GUINT64_FORMAT " active  %" G_GUINT64_FORMAT
+                        " logged ",
+                100.0 * (double)done / (double)total, rate, st.active, st.logged);
+    else
+        fprintf(stderr, "\r%" G_GUINT64_FORMAT " pkts  %10.0f pkt/s  %" G_GUINT64_FORMAT
+                        " active  %" G_GUINT64_FORMAT " logged ",
+                pr->pipe->packets, rate, st.active, st.logged);
+    if (final)
+        fprintf(stderr, "\r%*s\r", 72, "");
+    pr->last = now;
+}
+
+typedef struct {
+    pipeline_t *pipe;
+    progress_t *progress;
+} reader_ctx_t;
+
+static void
+on_packet(void *user, int dlt, double ts, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
+{
+    reader_ctx_t *rc = user;
+    pipeline_packet(rc->pipe, dlt, ts, data, caplen, wirelen);
+    if (rc->progress->enabled && (rc->pipe->packets & 0xfff) == 0)
+        progress_tick(rc->progress, false);
+}
+
+int
+main(int argc, char **argv)
+{
+    options_t o = {.seed = -1, .max_conns = 0};
+    GOptionEntry entries[] = {
+        {"read", 'r', 0, G_OPTION_ARG_FILENAME, &o.read_file,
+         "Read packets from a pcap/pcapng FILE ('-' for stdin)", "FILE"},
+        {"ignore-checksums", 'C', 0, G_OPTION_ARG_NONE, &o.ignore_checksums,
+         "Do not verify checksums (Zeek's -C)", NULL},
+        {"filter", 'f', 0, G_OPTION_ARG_STRING, &o.bpf, "BPF capture filter", "BPF"},
+        {"logdir", 0, 0, G_OPTION_ARG_FILENAME, &o.logdir,
+         "Write conn.log into DIR (default: current directory)", "DIR"},
+        {"format", 0, 0, G_OPTION_ARG_STRING, &o.format, "Log format: tsv (default) or json",
+         "FMT"},
+        {"local-nets", 0, 0, G_OPTION_ARG_STRING, &o.local_nets,
+         "Extra local networks for local_orig/local_resp", "CIDR,..."},
+        {"no-private-local", 0, 0, G_OPTION_ARG_NONE, &o.no_private_local,
+         "Do not treat private address space as local", NULL},
+        {"likely-server-ports", 0, 0, G_OPTION_ARG_STRING, &o.server_ports,
+         "Replace the likely server ports that drive flips", "P/proto,..."},
+        {"ignore-checksums-nets", 0, 0, G_OPTION_ARG_STRING, &o.ignore_cksum_nets,
+         "Do not verify checksums of packets from these networks", "CIDR,..."},
+        {"seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Make uids reproducible from seed N", "N"},
+        {"seed-file", 0, 0, G_OPTION_ARG_FILENAME, &o.seed_file,
+         "Zeek seed file: uids identical to Zeek run with the same seed", "FILE"},
+        {"max-conns", 0, 0, G_OPTION_ARG_INT64, &o.max_conns,
+         "Cap on tracked connections (0 = no cap); the nearest to expire is logged early",
+         "N"},
+        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "No progress and no summary", NULL},
+        {"version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL},
+        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.rest, NULL, "[name=value ...]"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- Zeek-compatible conn.log from packets");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_description(
+        ctx, "Zeek tunables may follow as name=value, e.g. tcp_inactivity_timeout=\"10 min\" "
+             "udp_inactivity_timeout=30secs report_gaps_for_partial=T.\n");
+    GError *err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+        fprintf(stderr, "connlogd: %s (see connlogd --help)\n", err->message);
+        return 1;
+    }
+    if (o.version) {
+        printf("connlogd %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    if (!o.read_file)
+        die_usage("no input: give -r FILE");
+
+    conn_config_t cfg;
+    conn_config_defaults(&cfg);
+    cfg.ignore_checksums = o.ignore_checksums;
+    cfg.max_conns = o.max_conns > 0 ? (uint64_t)o.max_conns : 0;
+    if (o.server_ports) {
+        char *msg = NULL;
+        if (!conn_config_set_server_ports(&cfg, o.server_ports, &msg))
+            die_usage("--likely-server-ports: %s", msg);
+    }
+    for (char **it = o.rest; it && *it; it++) {
+        char *eq = strchr(*it, '=');
+        if (!eq)
+            die_usage("unexpected argument '%s' (tunables are name=value)", *it);
+        g_autofree char *name = g_strndup(*it, (gsize)(eq - *it));
+        char *msg = NULL;
+        if (!conn_config_set_tunable(&cfg, name, eq + 1, &msg))
+            die_usage("%s", msg);
+    }
+
+    netset_t *local = netset_new();
+    netset_t *nocksum = netset_new();
+    if (!o.no_private_local)
+        netset_add_private(local);
+    if (o.local_nets && !netset_add_list(local, o.local_nets, &err))
+        die_usage("--local-nets: %s", err->message);
+    if (o.ignore_cksum_nets && !netset_add_list(nocksum, o.ignore_cksum_nets, &err))
+        die_usage("--ignore-checksums-nets: %s", err->message);
+    cfg.local_nets = local;
+    cfg.ignore_checksums_nets = nocksum;
+
+    log_format_t fmt = LOG_FORMAT_TSV;
+    if (o.format && strcmp(o.format, "json") == 0)
+        fmt = LOG_FORMAT_JSON;
+    else if (o.format && strcmp(o.format, "tsv") != 0)
+        die_usage("--format must be tsv or json, not '%s'", o.format);
+
+    uid_gen_t uids;
+    if (o.seed_file) {
+        uint32_t key[4];
+        if (!uid_seed_file_read(o.seed_file, key, &err))
+            die_usage("--seed-file: %s", err->message);
+        uid_gen_init_zeek(&uids, key);
+    } else if (o.seed >= 0) {
+        uid_gen_init_seed(&uids, (uint64_t)o.seed);
+        cfg.hash_seed = (uint64_t)o.seed + 1;
+    } else {
+        uid_gen_init_random(&uids);
+    }
+
+    weird_counters_t weirds = {{0}};
+    pcapsrc_t *src = pcapsrc_open_offline(o.read_file, o.bpf, &weirds, &err);
+    if (!src) {
+        fprintf(stderr, "connlogd: %s\n", err->message);
+        return 2;
+    }
+    if (!decode_dlt_supported(pcapsrc_dlt(src)))
+        fprintf(stderr, "connlogd: warning: %s: link type %d is not one we decode\n",
+                o.read_file, pcapsrc_dlt(src));
+
+    const char *logdir = o.logdir ? o.logdir : ".";
+    writer_t *w = writer_open(logdir, fmt, &err);
+    if (!w) {
+        fprintf(stderr, "connlogd: %s\n", err->message);
+        return 2;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    decoder_config_t dcfg = {.ignore_checksums = o.ignore_checksums,
+                             .ignore_cksum_nets = nocksum};
+    decoder_t *dec = decoder_new(&dcfg, &weirds);
+    sink_ctx_t sink = {.writer = w};
+    conn_builder_t *cb = conn_builder_new(&cfg, &uids, &weirds, sink_write, &sink);
+    pipeline_t pipe = {.dec = dec, .cb = cb};
+    progress_t progress = {.enabled = !o.quiet && isatty(STDERR_FILENO),
+                           .started = g_get_monotonic_time(),
+                           .src = src,
+                           .pipe = &pipe,
+                           .cb = cb};
+    reader_ctx_t rctx = {.pipe = &pipe, .progress = &progress};
+
+    gint64 t0 = g_get_monotonic_time();
+    bool complete = pcapsrc_run(src, on_packet, &rctx, (volatile int *)&stop_requested, &err);
+    progress_tick(&progress, true);
+    if (!complete) {
+        fprintf(stderr, "connlogd: warning: %s: %s; logging what came before\n", o.read_file,
+                err->message);
+        g_clear_error(&err);
+    }
+    conn_builder_flush(cb);
+    double secs = (g_get_monotonic_time() - t0) / 1e6;
+
+    conn_stats_t st;
+    conn_builder_stats(cb, &st);
+    int rc = 0;
+    g_autofree char *path = g_strdup(writer_path(w));
+    if (!writer_close(w, &err)) {
+        fprintf(stderr, "connlogd: %s\n", err->message);
+        rc = 2;
+    }
+    if (sink.write_errors) {
+        fprintf(stderr, "connlogd: %" G_GUINT64_FORMAT " rows could not be written to %s\n",
+                sink.write_errors, path);
+        rc = 2;
+    }
+
+    uint64_t total_weirds = 0;
+    for (int k = 0; k < WEIRD_COUNT; k++)
+        total_weirds += weirds.n[k];
+    if (!o.quiet) {
+        fprintf(stderr,
+                "connlogd: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
+                " connections logged, peak %" G_GUINT64_FORMAT " active, %" G_GUINT64_FORMAT
+                " weirds, %.2f s -> %s\n",
+                pipe.packets, st.logged, st.peak_active, total_weirds, secs, path);
+        for (int k = 0; k < WEIRD_COUNT; k++)
+            if (weirds.n[k])
+                fprintf(stderr, "  weird %-32s %" G_GUINT64_FORMAT "\n",
+                        weird_name((weird_kind_t)k), weirds.n[k]);
+    }
+
+    conn_builder_free(cb);
+    decoder_free(dec);
+    pcapsrc_free(src);
+    netset_free(local);
+    netset_free(nocksum);
+    return rc;
+}

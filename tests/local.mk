@@ -4,3 +4,7 @@ SH_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)'; export top_srcdir top_builddir;
 TEST_CK_LIBS = libconnlogd.a $(CHECK_LIBS) $(DEPS_LIBS)
 TEST_CK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+include tests/output.mk
+include tests/conn.mk
+TESTS += tests/conformance.sh
+EXTRA_DIST += tests/conformance.sh tests/conformance.floor tests/run

@@ -1,1 +1,2 @@
-libconnlogd_a_SOURCES +=
+libconnlogd_a_SOURCES += \
+	src/capture/pcapsrc.c src/capture/pcapsrc.h

@@ -35,12 +35,16 @@ typedef struct {
     double tcp_session_timer;             /* 6 */
     bool report_gaps_for_partial;         /* F */
     uint64_t tcp_excessive_data_without_further_acks; /* 10 MiB */
+    uint64_t tcp_max_above_hole_without_any_acks;     /* 16384 */
+    uint64_t tcp_max_initial_window;                  /* 16384 */
+    uint64_t max_tunnel_changes;          /* Tunnel::max_changes_per_connection, 5 */
     bool ignore_checksums;                /* -C */
     const netset_t *ignore_checksums_nets; /* borrowed, may be NULL */
     const netset_t *local_nets;           /* borrowed, may be NULL/empty: local_* unset */
     uint8_t likely_server_tcp[65536 / 8]; /* bitmaps of likely_server_ports */
     uint8_t likely_server_udp[65536 / 8];
     uint64_t max_conns;                   /* table cap; 0 = unlimited */
+    uint64_t hash_seed;                   /* 0 = random */
 } conn_config_t;
 
 /** Fill @p c with Zeek's defaults (default-mode likely_server_ports). */
@@ -61,10 +65,15 @@ typedef struct {
     bool valid;
     uint64_t uid[2];
     int depth;
+    encap_kind_t kind;     /* tunnel type carrying the inner layer */
+    void *ref;             /* the carrying connection (UDP tunnels), opaque */
+    uint32_t ref_gen;
+    bool from_orig;
 } conn_parent_t;
 
 typedef struct {
     uint64_t active;           /* connections in the table now */
+    uint64_t peak_active;      /* most connections in the table at once */
     uint64_t created;
     uint64_t logged;
     uint64_t evicted;          /* removed early because the table was full */
@@ -93,6 +102,10 @@ void conn_builder_free(conn_builder_t *cb);
  */
 bool conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_t *parent,
                          conn_parent_t *as_parent);
+
+/** The inner packet of @p p decoded as the tunnel it claimed to be: confirm
+ *  the tunnel's service on the carrying connection (Zeek logs "vxlan", ...). */
+void conn_builder_tunnel_confirmed(conn_builder_t *cb, const conn_parent_t *p);
 
 /** Move the clock to @p now (input time), running due timers. */
 void conn_builder_advance(conn_builder_t *cb, double now);

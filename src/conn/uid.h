@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <glib.h>
+
 typedef struct {
     uint8_t key[16];      /* SipHash key */
     uint64_t instance;
@@ -37,5 +39,15 @@ void uid_format(const uint64_t w[2], char prefix, char *buf, size_t len);
 
 /** SipHash-2-4 of @p len bytes with a 16-byte key. */
 uint64_t siphash24(const uint8_t key[16], const void *data, size_t len);
+
+GQuark uid_error_quark(void);
+#define UID_ERROR uid_error_quark()
+enum { UID_ERROR_SEED_FILE = 1 };
+
+/** Read a Zeek seed file (ZEEK_SEED_FILE / -G: 21 whitespace-separated
+ *  unsigned numbers) and return its numbers 18-21, the uid key words, for
+ *  uid_gen_init_zeek().  False with @p err if the file is unreadable, has
+ *  fewer than 21 numbers, or holds something that is not a uint32. */
+bool uid_seed_file_read(const char *path, uint32_t key_words[4], GError **err);
 
 #endif

@@ -53,6 +53,9 @@ static const char *const weird_names[] = {
     "SYN_inside_connection",
     "SYN_seq_jump",
     "time_went_backwards",
+    "tcp_reassembly_overflow",
+    "ipv6_no_next",
+    "unknown_gre_flags",
 };
 
 _Static_assert(sizeof(weird_names) / sizeof(weird_names[0]) == WEIRD_COUNT,

@@ -64,6 +64,9 @@ typedef enum {
     WEIRD_SYN_INSIDE_CONNECTION,
     WEIRD_SYN_SEQ_JUMP,
     WEIRD_TIME_WENT_BACKWARDS,      /* packet older than the previous one */
+    WEIRD_TCP_REASSEMBLY_OVERFLOW,  /* too many out-of-order ranges; highest dropped */
+    WEIRD_IPV6_NO_NEXT,             /* IPv6 "no next header" outside a Teredo bubble */
+    WEIRD_UNKNOWN_GRE_FLAGS,        /* GRE routing or reserved flag bits set */
     WEIRD_COUNT
 } weird_kind_t;
 

@@ -10,6 +10,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "conn/record.h"
 
@@ -22,7 +23,8 @@ enum { WRITER_ERROR_IO = 1 };
 typedef struct writer writer_t;
 
 /** Open DIR/conn.log (created or truncated), writing the TSV header if TSV.
- *  Free with writer_close(). */
+ *  DIR and its parents are created when missing.  NULL with @p err (naming
+ *  the path) on failure.  Free with writer_close(). */
 writer_t *writer_open(const char *dir, log_format_t fmt, GError **err);
 
 /** Write to an already open stream instead of a file (tests, stdout).  Borrowed. */
@@ -46,5 +48,12 @@ const char *writer_path(const writer_t *w);
 /** Format helpers, exposed for tests and for /recent. */
 void writer_format_tsv(const conn_record_t *rec, GString *out);
 void writer_format_json(const conn_record_t *rec, GString *out);
+
+/** Write errors so far (short writes, failed flushes). */
+uint64_t writer_errors(const writer_t *w);
+
+/** Clock for the #open/#close lines; NULL (the default) means time().  For
+ *  deterministic tests; applies to every writer in the process. */
+void writer_set_clock(time_t (*now)(void));
 
 #endif

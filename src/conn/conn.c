@@ -1,0 +1,1169 @@
+/*
+ * The connection builder: the table of live connections, their timers, and
+ * the per-protocol bookkeeping Zeek does for UDP, ICMP and other IP
+ * protocols (TCP's endpoint machinery lives in tcp.c).  Everything here runs
+ * on input time; a finished connection is turned into a conn_record_t and
+ * handed to the sink.
+ *
+ * Memory: connections come from a slab with a free list, the table is open
+ * addressing with backward-shift deletion, and timers sit in one binary heap
+ * with lazy invalidation, so the per-packet path does not allocate.
+ */
+#include "conn/conn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "conn/internal.h"
+#include "decode/decode.h"
+
+#define SLAB_CHUNK 4096
+
+typedef struct {
+    double t;
+    conn_t *c;
+    uint32_t gen;
+} heap_ent_t;
+
+/* An IP-in-IP or GRE tunnel: no conn.log row of its own, but a uid that the
+ * inner connections name in tunnel_parents (Zeek's EncapsulatingConn). */
+typedef struct {
+    uint8_t lo[16], hi[16];
+    uint8_t kind;
+    uint64_t uid[2];
+    double last_seen;
+} ip_tunnel_t;
+
+struct conn_builder {
+    conn_config_t cfg;
+    uid_gen_t *uids;
+    weird_counters_t *weirds;
+    conn_sink_fn sink;
+    void *sink_user;
+
+    conn_t **table;
+    uint32_t mask;
+    uint64_t count;
+    uint64_t hash_seed;
+
+    conn_t **chunks;
+    uint32_t n_chunks;
+    conn_t *free_list;
+
+    heap_ent_t *heap;
+    size_t heap_len, heap_cap;
+
+    GHashTable *ip_tunnels; /* key: ip_tunnel_t (lo, hi, kind) -> same struct */
+
+    seq_block_t *block_pool;   /* free TCP_MAX_BLOCKS arrays, linked through [0].seq */
+
+    double now;
+    bool have_now;
+    conn_stats_t stats;
+    conn_record_t rec;
+};
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                        */
+
+static inline bool
+port_in(const uint8_t *bits, uint16_t p)
+{
+    return (bits[p >> 3] >> (p & 7)) & 1;
+}
+
+static inline const uint8_t *
+orig_addr(const conn_t *c)
+{
+    return c->orig_is_a ? c->a : c->b;
+}
+
+static inline const uint8_t *
+resp_addr(const conn_t *c)
+{
+    return c->orig_is_a ? c->b : c->a;
+}
+
+static inline uint16_t
+orig_port(const conn_t *c)
+{
+    return c->orig_is_a ? c->pa : c->pb;
+}
+
+static inline uint16_t
+resp_port(const conn_t *c)
+{
+    return c->orig_is_a ? c->pb : c->pa;
+}
+
+const conn_config_t *
+conn_builder_config(const conn_builder_t *cb)
+{
+    return &cb->cfg;
+}
+
+weird_counters_t *
+conn_builder_weirds(conn_builder_t *cb)
+{
+    return cb->weirds;
+}
+
+/* ------------------------------------------------------------------ */
+/* history                                                              */
+
+void
+conn_add_history(conn_builder_t *cb, conn_t *c, char code)
+{
+    if (c->hist_len >= CONN_HISTORY_MAX) {
+        weird_bump(cb->weirds, WEIRD_HISTORY_TRUNCATED);
+        return;
+    }
+    c->hist[c->hist_len++] = code;
+    c->hist[c->hist_len] = '\0';
+}
+
+bool
+conn_check_history(conn_builder_t *cb, conn_t *c, uint32_t mask, char code)
+{
+    if ((c->hist_seen & mask) == 0) {
+        c->hist_seen |= mask;
+        conn_add_history(cb, c, code);
+        return false;
+    }
+    return true;
+}
+
+void
+conn_scaled_history(conn_builder_t *cb, conn_t *c, char code, uint32_t *counter)
+{
+    /* Session::ScaledHistoryEntry, base 10: the letter is added when the
+     * counter reaches 1, 10, 100, ...  Counting up to 10^9 is exact. */
+    uint32_t n = ++*counter;
+    uint32_t p = 1;
+    while (p < n && p <= 100000000u)
+        p *= 10;
+    if (p == n)
+        conn_add_history(cb, c, code);
+}
+
+/* ------------------------------------------------------------------ */
+/* timers                                                               */
+
+static void
+heap_push(conn_builder_t *cb, double t, conn_t *c)
+{
+    if (cb->heap_len == cb->heap_cap) {
+        cb->heap_cap = cb->heap_cap ? cb->heap_cap * 2 : 1024;
+        cb->heap = g_renew(heap_ent_t, cb->heap, cb->heap_cap);
+    }
+    size_t i = cb->heap_len++;
+    heap_ent_t e = {t, c, c->gen};
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (cb->heap[parent].t <= t)
+            break;
+        cb->heap[i] = cb->heap[parent];
+        i = parent;
+    }
+    cb->heap[i] = e;
+}
+
+static heap_ent_t
+heap_pop(conn_builder_t *cb)
+{
+    heap_ent_t top = cb->heap[0];
+    heap_ent_t last = cb->heap[--cb->heap_len];
+    size_t i = 0, n = cb->heap_len;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        double mt = last.t;
+        if (l < n && cb->heap[l].t < mt) {
+            m = l;
+            mt = cb->heap[l].t;
+        }
+        if (r < n && cb->heap[r].t < mt)
+            m = r;
+        if (m == i)
+            break;
+        cb->heap[i] = cb->heap[m];
+        i = m;
+    }
+    if (n > 0)
+        cb->heap[i] = last;
+    return top;
+}
+
+static double
+conn_next_timer(const conn_t *c)
+{
+    double next = 0;
+    for (int k = 0; k < TMR_COUNT; k++)
+        if (c->timer[k] > 0 && (next == 0 || c->timer[k] < next))
+            next = c->timer[k];
+    return next;
+}
+
+static void
+conn_schedule(conn_builder_t *cb, conn_t *c)
+{
+    double next = conn_next_timer(c);
+    if (next == 0)
+        return;
+    if (c->sched == 0 || next < c->sched) {
+        c->sched = next;
+        heap_push(cb, next, c);
+    }
+}
+
+void
+conn_set_timer(conn_builder_t *cb, conn_t *c, int kind, double t)
+{
+    /* Connection::AddTimer: after CancelTimers no new timer is installed. */
+    if (c->timers_canceled || c->removed)
+        return;
+    c->timer[kind] = t;
+    conn_schedule(cb, c);
+}
+
+void
+conn_cancel_timers(conn_t *c)
+{
+    for (int k = 0; k < TMR_COUNT; k++)
+        c->timer[k] = 0;
+    c->timers_canceled = true;
+}
+
+void
+conn_set_inactivity_timeout(conn_builder_t *cb, conn_t *c, double timeout)
+{
+    if (timeout == c->inact_timeout)
+        return;
+    c->timer[TMR_INACT] = 0;
+    if (timeout > 0)
+        conn_set_timer(cb, c, TMR_INACT, c->last_time + timeout);
+    c->inact_timeout = timeout;
+}
+
+/* Run the timers of @p c that are due at @p now, earliest first. */
+static void
+conn_run_timers(conn_builder_t *cb, conn_t *c, double now)
+{
+    for (;;) {
+        int kind = -1;
+        double best = 0;
+        for (int k = 0; k < TMR_COUNT; k++) {
+            if (c->timer[k] > 0 && c->timer[k] <= now && (kind < 0 || c->timer[k] < best)) {
+                kind = k;
+                best = c->timer[k];
+            }
+        }
+        if (kind < 0)
+            break;
+        c->timer[kind] = 0;
+        switch (kind) {
+        case TMR_ATTEMPT:
+            tcp_attempt_timer(cb, c, now);
+            break;
+        case TMR_EXPIRE0:
+        case TMR_EXPIRE1:
+            tcp_expire_timer(cb, c, now, kind);
+            break;
+        case TMR_INACT:
+            /* Connection::InactivityTimer */
+            if (c->last_time + c->inact_timeout <= now)
+                conn_remove(cb, c);
+            else
+                conn_set_timer(cb, c, TMR_INACT, c->last_time + c->inact_timeout);
+            break;
+        case TMR_DELETE:
+            conn_remove(cb, c);
+            break;
+        }
+        if (c->removed)
+            return;
+    }
+}
+
+static void slab_free(conn_builder_t *cb, conn_t *c);
+
+/* Dispatch every timer due at or before @p now (RunState's timer_mgr->Advance). */
+static void
+run_due(conn_builder_t *cb, double now)
+{
+    while (cb->heap_len > 0 && cb->heap[0].t <= now) {
+        heap_ent_t e = heap_pop(cb);
+        conn_t *c = e.c;
+        if (c->gen != e.gen || c->sched != e.t)
+            continue; /* stale: the conn was freed or rescheduled */
+        c->sched = 0;
+        conn_run_timers(cb, c, now);
+        if (c->removed)
+            slab_free(cb, c);
+        else
+            conn_schedule(cb, c);
+    }
+}
+
+void
+conn_builder_advance(conn_builder_t *cb, double now)
+{
+    if (!cb->have_now || now > cb->now) {
+        cb->now = now;
+        cb->have_now = true;
+    }
+    run_due(cb, now);
+}
+
+seq_block_t *
+conn_blocks_alloc(conn_builder_t *cb)
+{
+    seq_block_t *b = cb->block_pool;
+    if (b) {
+        memcpy(&cb->block_pool, &b[0].seq, sizeof(cb->block_pool));
+        return b;
+    }
+    b = g_try_new(seq_block_t, TCP_MAX_BLOCKS);
+    if (b)
+        cb->stats.bytes_in_use += sizeof(seq_block_t) * TCP_MAX_BLOCKS;
+    return b;
+}
+
+void
+conn_blocks_free(conn_builder_t *cb, seq_block_t *b)
+{
+    if (!b)
+        return;
+    memcpy(&b[0].seq, &cb->block_pool, sizeof(cb->block_pool));
+    cb->block_pool = b;
+}
+
+/* ------------------------------------------------------------------ */
+/* slab and table                                                       */
+
+static conn_t *
+slab_alloc(conn_builder_t *cb)
+{
+    if (!cb->free_list) {
+        conn_t *chunk = g_new0(conn_t, SLAB_CHUNK);
+        cb->chunks = g_renew(conn_t *, cb->chunks, cb->n_chunks + 1);
+        cb->chunks[cb->n_chunks++] = chunk;
+        for (int i = SLAB_CHUNK - 1; i >= 0; i--) {
+            chunk[i].next_free = cb->free_list;
+            cb->free_list = &chunk[i];
+        }
+        cb->stats.bytes_in_use += sizeof(conn_t) * SLAB_CHUNK;
+    }
+    conn_t *c = cb->free_list;
+    cb->free_list = c->next_free;
+    uint32_t gen = c->gen;
+    memset(c, 0, sizeof(*c));
+    c->gen = gen + 1;
+    return c;
+}
+
+static void
+slab_free(conn_builder_t *cb, conn_t *c)
+{
+    tcp_conn_free(cb, c);
+    g_free(c->parents);
+    c->parents = NULL;
+    c->gen++;
+    c->next_free = cb->free_list;
+    cb->free_list = c;
+}
+
+static inline uint64_t
+mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static inline uint64_t
+load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+typedef struct {
+    uint8_t a[16], b[16];
+    uint16_t pa, pb;
+    uint8_t proto, one_way;
+} conn_key_t;
+
+static uint32_t
+key_hash(const conn_builder_t *cb, const conn_key_t *k)
+{
+    uint64_t h = cb->hash_seed;
+    h = mix64(h ^ load64(k->a));
+    h = mix64(h ^ load64(k->a + 8));
+    h = mix64(h ^ load64(k->b));
+    h = mix64(h ^ load64(k->b + 8));
+    h = mix64(h ^ ((uint64_t)k->pa << 32 | (uint64_t)k->pb << 16 | (uint64_t)k->proto << 8 |
+                   k->one_way));
+    return (uint32_t)h;
+}
+
+static inline bool
+key_eq(const conn_t *c, const conn_key_t *k)
+{
+    return c->pa == k->pa && c->pb == k->pb && c->ip_proto == k->proto &&
+           c->one_way == k->one_way && memcmp(c->a, k->a, 16) == 0 && memcmp(c->b, k->b, 16) == 0;
+}
+
+static void table_insert_raw(conn_builder_t *cb, conn_t *c);
+
+static void
+table_grow(conn_builder_t *cb)
+{
+    conn_t **old = cb->table;
+    uint32_t old_cap = cb->mask + 1;
+    uint32_t cap = old_cap * 2;
+    cb->table = g_new0(conn_t *, cap);
+    cb->mask = cap - 1;
+    for (uint32_t i = 0; i < old_cap; i++)
+        if (old[i])
+            table_insert_raw(cb, old[i]);
+    g_free(old);
+    cb->stats.bytes_in_use += (uint64_t)(cap - old_cap) * sizeof(conn_t *);
+}
+
+static void
+table_insert_raw(conn_builder_t *cb, conn_t *c)
+{
+    uint32_t i = c->hash & cb->mask;
+    while (cb->table[i])
+        i = (i + 1) & cb->mask;
+    cb->table[i] = c;
+}
+
+static conn_t *
+table_lookup(conn_builder_t *cb, const conn_key_t *k, uint32_t h)
+{
+    uint32_t i = h & cb->mask;
+    conn_t *c;
+    while ((c = cb->table[i]) != NULL) {
+        if (c->hash == h && key_eq(c, k))
+            return c;
+        i = (i + 1) & cb->mask;
+    }
+    return NULL;
+}
+
+/* Linear-probing deletion with backward shift: no tombstones, so lookups
+ * stay short however many connections come and go. */
+static void
+table_delete(conn_builder_t *cb, conn_t *c)
+{
+    uint32_t i = c->hash & cb->mask;
+    while (cb->table[i] != c) {
+        if (!cb->table[i])
+            return;
+        i = (i + 1) & cb->mask;
+    }
+    uint32_t j = i;
+    for (;;) {
+        cb->table[i] = NULL;
+        for (;;) {
+            j = (j + 1) & cb->mask;
+            if (!cb->table[j])
+                return;
+            uint32_t home = cb->table[j]->hash & cb->mask;
+            /* can the entry at j move to i? only if home is not in (i, j] */
+            bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
+            if (!stays)
+                break;
+        }
+        cb->table[i] = cb->table[j];
+        i = j;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* records                                                              */
+
+static void
+fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->ts = c->start_time;
+    uid_format(c->uid, 'C', r->uid, sizeof(r->uid));
+    memcpy(r->orig_h, orig_addr(c), 16);
+    memcpy(r->resp_h, resp_addr(c), 16);
+    r->orig_p = orig_port(c);
+    r->resp_p = resp_port(c);
+    r->proto = (conn_proto_t)c->transport;
+    r->ip_proto = c->ip_proto;
+
+    GString *svc = NULL;
+    for (int k = 1; k < ENCAP_COUNT; k++) {
+        if (!(c->service_mask & (1u << k)))
+            continue;
+        const char *name = encap_name((encap_kind_t)k);
+        if (!name || !*name)
+            continue;
+        if (!svc)
+            svc = g_string_new(name);
+        else
+            g_string_append_printf(svc, ",%s", name);
+    }
+    if (svc) {
+        g_strlcpy(r->service, svc->str, sizeof(r->service));
+        g_string_free(svc, TRUE);
+    }
+
+    double duration = c->last_time - c->start_time;
+    r->has_duration = duration > 0;
+    r->duration = duration;
+    switch (c->transport) {
+    case CONN_PROTO_TCP:
+        r->orig_bytes = tcp_endpoint_size(c, 0);
+        r->resp_bytes = tcp_endpoint_size(c, 1);
+        r->conn_state = tcp_conn_state(c, c->hist);
+        break;
+    case CONN_PROTO_UDP:
+        r->orig_bytes = c->size[0];
+        r->resp_bytes = c->size[1];
+        if (c->udp_active[0] && c->udp_active[1])
+            r->conn_state = CONN_STATE_SF;
+        else if (c->udp_active[0])
+            r->conn_state = CONN_STATE_S0;
+        else if (c->udp_active[1])
+            r->conn_state = CONN_STATE_SHR;
+        else
+            r->conn_state = CONN_STATE_OTH;
+        break;
+    case CONN_PROTO_ICMP:
+        r->orig_bytes = c->size[0];
+        r->resp_bytes = c->size[1];
+        r->conn_state = CONN_STATE_OTH;
+        break;
+    default:
+        r->conn_state = CONN_STATE_OTH;
+        break;
+    }
+
+    /* Site::local_nets is consulted only when it is non-empty (main.zeek). */
+    if (cb->cfg.local_nets && !netset_is_empty(cb->cfg.local_nets)) {
+        r->local_orig = netset_contains(cb->cfg.local_nets, r->orig_h) ? TRI_T : TRI_F;
+        r->local_resp = netset_contains(cb->cfg.local_nets, r->resp_h) ? TRI_T : TRI_F;
+    } else {
+        r->local_orig = r->local_resp = TRI_UNSET;
+    }
+    r->missed_bytes = c->missed_bytes;
+    memcpy(r->history, c->hist, c->hist_len);
+    r->history[c->hist_len] = '\0';
+    r->orig_pkts = c->pkts[0];
+    r->orig_ip_bytes = c->ip_bytes[0];
+    r->resp_pkts = c->pkts[1];
+    r->resp_ip_bytes = c->ip_bytes[1];
+    r->n_parents = c->n_parents;
+    for (int i = 0; i < c->n_parents; i++)
+        uid_format(c->parents[i], 'C', r->parents[i], sizeof(r->parents[i]));
+}
+
+void
+conn_remove(conn_builder_t *cb, conn_t *c)
+{
+    if (c->removed)
+        return;
+    c->removed = true;
+    conn_cancel_timers(c);
+    table_delete(cb, c);
+    cb->count--;
+    fill_record(cb, c, &cb->rec);
+    cb->stats.logged++;
+    cb->stats.by_state[cb->rec.conn_state]++;
+    cb->stats.by_proto[c->transport]++;
+    if (cb->sink)
+        cb->sink(&cb->rec, cb->sink_user);
+}
+
+/* ------------------------------------------------------------------ */
+/* flips                                                                */
+
+static void
+flip_roles(conn_builder_t *cb, conn_t *c, bool swap_counters)
+{
+    c->orig_is_a ^= 1;
+    if (c->tcp)
+        tcp_flip(c);
+    if (swap_counters) {
+        uint64_t t;
+        t = c->pkts[0], c->pkts[0] = c->pkts[1], c->pkts[1] = t;
+        t = c->ip_bytes[0], c->ip_bytes[0] = c->ip_bytes[1], c->ip_bytes[1] = t;
+        t = c->size[0], c->size[0] = c->size[1], c->size[1] = t;
+        bool b = c->udp_active[0];
+        c->udp_active[0] = c->udp_active[1];
+        c->udp_active[1] = b;
+    }
+    conn_add_history(cb, c, '^');
+}
+
+void
+conn_flip_roles(conn_builder_t *cb, conn_t *c)
+{
+    flip_roles(cb, c, true);
+}
+
+/* ------------------------------------------------------------------ */
+/* ICMP port pairing (spec section 5)                                   */
+
+static bool
+icmp4_counterpart(uint8_t type, uint8_t *other)
+{
+    static const uint8_t pairs[][2] = {{8, 0}, {13, 14}, {15, 16}, {10, 9}, {17, 18}};
+    for (size_t i = 0; i < G_N_ELEMENTS(pairs); i++) {
+        if (type == pairs[i][0]) {
+            *other = pairs[i][1];
+            return true;
+        }
+        if (type == pairs[i][1]) {
+            *other = pairs[i][0];
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+icmp6_counterpart(uint8_t type, uint8_t *other)
+{
+    static const uint8_t pairs[][2] = {{128, 129}, {133, 134}, {135, 136},
+                                       {130, 131}, {139, 140}, {144, 145}};
+    for (size_t i = 0; i < G_N_ELEMENTS(pairs); i++) {
+        if (type == pairs[i][0]) {
+            *other = pairs[i][1];
+            return true;
+        }
+        if (type == pairs[i][1]) {
+            *other = pairs[i][0];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* IP tunnels                                                           */
+
+static guint
+ip_tunnel_hash(gconstpointer p)
+{
+    const ip_tunnel_t *t = p;
+    return (guint)(mix64(load64(t->lo + 8) ^ load64(t->hi + 8) * 31 ^ load64(t->lo) ^
+                         load64(t->hi) ^ t->kind));
+}
+
+static gboolean
+ip_tunnel_equal(gconstpointer x, gconstpointer y)
+{
+    const ip_tunnel_t *a = x, *b = y;
+    return a->kind == b->kind && memcmp(a->lo, b->lo, 16) == 0 && memcmp(a->hi, b->hi, 16) == 0;
+}
+
+/* The uid of the IP tunnel carrying @p l's inner packet: one per address
+ * pair and kind, in either direction (Zeek's IPTunnel ip_tunnels map). */
+static void
+ip_tunnel_uid(conn_builder_t *cb, const pkt_layer_t *l, uint64_t uid[2])
+{
+    ip_tunnel_t key;
+    memset(&key, 0, sizeof(key));
+    bool src_lo = memcmp(l->src, l->dst, 16) <= 0;
+    memcpy(key.lo, src_lo ? l->src : l->dst, 16);
+    memcpy(key.hi, src_lo ? l->dst : l->src, 16);
+    key.kind = (uint8_t)l->inner_encap;
+    ip_tunnel_t *t = g_hash_table_lookup(cb->ip_tunnels, &key);
+    if (!t) {
+        if (g_hash_table_size(cb->ip_tunnels) >= 65536)
+            g_hash_table_remove_all(cb->ip_tunnels); /* bounded; uids restart for old pairs */
+        t = g_new(ip_tunnel_t, 1);
+        *t = key;
+        uid_next(cb->uids, t->uid);
+        g_hash_table_add(cb->ip_tunnels, t);
+    }
+    t->last_seen = l->ts;
+    uid[0] = t->uid[0];
+    uid[1] = t->uid[1];
+}
+
+/* The well-known responder port on which Zeek forwards a UDP payload to a
+ * tunnel analyzer (UDPAnalyzer::DeliverPacket uses the responder port). */
+static uint16_t
+udp_tunnel_port(encap_kind_t k)
+{
+    switch (k) {
+    case ENCAP_VXLAN:
+        return 4789;
+    case ENCAP_GENEVE:
+        return 6081;
+    case ENCAP_TEREDO:
+        return 3544;
+    case ENCAP_AYIYA:
+        return 5072;
+    case ENCAP_GTPV1:
+        return 2152;
+    case ENCAP_GRE_UDP:
+        return 4754;
+    default:
+        return 0;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* application-level flips (spec section 3, trigger 4)                  */
+
+static bool
+addr_is_multicast(const uint8_t a[16])
+{
+    if (addr_is_v4(a))
+        return (a[12] & 0xf0) == 0xe0;
+    return a[0] == 0xff;
+}
+
+/* Zeek's DNS and NTP analyzers flip a UDP connection whose first message
+ * shows the roles the wrong way round.  The letter already added stays
+ * ("D^"), and unlike a TCP flip the UDP counters are not swapped: Zeek's
+ * ConnSize has already counted the packet under the old roles
+ * (scripts.base.protocols.ntp.misordered-ntp: D^, S0, 2 orig packets). */
+static void
+udp_app_flip(conn_builder_t *cb, conn_t *c, const pkt_layer_t *l, bool is_orig)
+{
+    if (c->app_seen)
+        return;
+    uint16_t rp = resp_port(c);
+    bool dns = (rp == 53 || rp == 137 || rp == 5353 || rp == 5355) &&
+               port_in(cb->cfg.likely_server_udp, rp);
+    bool ntp = rp == 123 && port_in(cb->cfg.likely_server_udp, 123);
+    if (!dns && !ntp)
+        return;
+    if (dns) {
+        if (l->payload_caplen < 12 || l->payload_len < 12)
+            return; /* no DNS message yet */
+        c->app_seen = true;
+        bool qr = (l->payload[2] & 0x80) != 0;
+        if (qr && is_orig && !addr_is_multicast(resp_addr(c)))
+            flip_roles(cb, c, false);
+    } else {
+        if (l->payload_caplen < 48 || l->payload_len < 48)
+            return;
+        c->app_seen = true;
+        uint8_t mode = l->payload[0] & 0x07;
+        if ((mode == 4 && is_orig) || (mode == 3 && !is_orig))
+            flip_roles(cb, c, false);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* packets                                                              */
+
+static bool
+checksum_wanted(const conn_builder_t *cb, const pkt_layer_t *l)
+{
+    if (cb->cfg.ignore_checksums || l->snaplen_cut)
+        return false;
+    if (cb->cfg.ignore_checksums_nets && netset_contains(cb->cfg.ignore_checksums_nets, l->src))
+        return false;
+    return true;
+}
+
+static void
+note_parent(conn_builder_t *cb, conn_t *c, const conn_parent_t *parent, bool is_new)
+{
+    uint64_t p0 = parent && parent->valid ? parent->uid[0] : 0;
+    uint64_t p1 = parent && parent->valid ? parent->uid[1] : 0;
+    if (!is_new && p0 == c->cur_parent[0] && p1 == c->cur_parent[1])
+        return;
+    if (!is_new) {
+        /* Connection::CheckEncapsulation: the tunnel changed. */
+        if (c->tunnel_changes < 255)
+            c->tunnel_changes++;
+        if (cb->cfg.max_tunnel_changes && c->tunnel_changes > cb->cfg.max_tunnel_changes)
+            conn_check_history(cb, c, HIST_UNKNOWN_PKT, 'X');
+    }
+    c->cur_parent[0] = p0;
+    c->cur_parent[1] = p1;
+    if (!(parent && parent->valid))
+        return;
+    for (int i = 0; i < c->n_parents; i++)
+        if (c->parents[i][0] == p0 && c->parents[i][1] == p1)
+            return;
+    if (c->n_parents >= CONN_MAX_PARENTS)
+        return;
+    if (!c->parents)
+        c->parents = g_malloc0(sizeof(uint64_t[2]) * CONN_MAX_PARENTS);
+    c->parents[c->n_parents][0] = p0;
+    c->parents[c->n_parents][1] = p1;
+    c->n_parents++;
+}
+
+/* Evict the connection whose next timer is nearest, logging it. */
+static void
+evict_one(conn_builder_t *cb)
+{
+    while (cb->heap_len > 0) {
+        heap_ent_t e = heap_pop(cb);
+        conn_t *c = e.c;
+        if (c->gen != e.gen || c->sched != e.t || c->removed)
+            continue;
+        c->sched = 0;
+        cb->stats.evicted++;
+        weird_bump(cb->weirds, WEIRD_CONN_TABLE_FULL);
+        conn_remove(cb, c);
+        slab_free(cb, c);
+        return;
+    }
+}
+
+static conn_t *
+conn_new(conn_builder_t *cb, const conn_key_t *k, uint32_t h, const pkt_layer_t *l,
+         conn_proto_t transport, uint16_t sport)
+{
+    if (cb->cfg.max_conns && cb->count >= cb->cfg.max_conns)
+        evict_one(cb);
+    conn_t *c = slab_alloc(cb);
+    memcpy(c->a, k->a, 16);
+    memcpy(c->b, k->b, 16);
+    c->pa = k->pa;
+    c->pb = k->pb;
+    c->ip_proto = k->proto;
+    c->one_way = k->one_way;
+    c->transport = (uint8_t)transport;
+    c->hash = h;
+    c->orig_is_a = memcmp(c->a, l->src, 16) == 0 && c->pa == sport;
+    c->start_time = c->last_time = l->ts;
+    uid_next(cb->uids, c->uid);
+    if (transport == CONN_PROTO_TCP && !tcp_conn_init(cb, c)) {
+        slab_free(cb, c);
+        return NULL;
+    }
+    if ((cb->count + 1) * 2 > (uint64_t)cb->mask + 1)
+        table_grow(cb);
+    table_insert_raw(cb, c);
+    cb->count++;
+    if (cb->count > cb->stats.peak_active)
+        cb->stats.peak_active = cb->count;
+    cb->stats.created++;
+    return c;
+}
+
+bool
+conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_t *parent,
+                    conn_parent_t *as_parent)
+{
+    double t = l->ts;
+    if (cb->have_now && t < cb->now)
+        weird_bump(cb->weirds, WEIRD_TIME_WENT_BACKWARDS);
+    conn_builder_advance(cb, t);
+    cb->stats.packets++;
+    if (as_parent)
+        memset(as_parent, 0, sizeof(*as_parent));
+
+    /* IP-in-IP and GRE carry packets without being connections themselves. */
+    if (l->proto == 4 || l->proto == 41 || l->proto == 47) {
+        if (!encap_is_ip_tunnel(l->inner_encap) || !as_parent)
+            return false;
+        as_parent->valid = true;
+        ip_tunnel_uid(cb, l, as_parent->uid);
+        as_parent->depth = l->depth + 1;
+        as_parent->kind = l->inner_encap;
+        return true;
+    }
+
+    conn_proto_t transport;
+    uint16_t sport = 0, dport = 0;
+    bool one_way = false;
+    double timeout;
+    switch (l->proto) {
+    case 6:
+        if (!l->l4_complete)
+            return false;
+        transport = CONN_PROTO_TCP;
+        sport = l->sport;
+        dport = l->dport;
+        timeout = cb->cfg.udp_inactivity_timeout; /* until the handshake is left (TCP.cc) */
+        break;
+    case 17:
+        if (!l->l4_complete)
+            return false;
+        transport = CONN_PROTO_UDP;
+        sport = l->sport;
+        dport = l->dport;
+        timeout = cb->cfg.udp_inactivity_timeout;
+        break;
+    case 1:
+    case 58: {
+        if (!l->l4_complete || (l->proto == 1) != (l->ip_version == 4))
+            goto unknown;
+        transport = CONN_PROTO_ICMP;
+        uint8_t other;
+        bool paired = l->proto == 1 ? icmp4_counterpart(l->icmp_type, &other)
+                                    : icmp6_counterpart(l->icmp_type, &other);
+        sport = l->icmp_type;
+        dport = paired ? other : l->icmp_code;
+        one_way = !paired;
+        timeout = cb->cfg.icmp_inactivity_timeout;
+        break;
+    }
+    default:
+    unknown:
+        transport = CONN_PROTO_UNKNOWN;
+        timeout = cb->cfg.unknown_ip_inactivity_timeout;
+        break;
+    }
+
+    conn_key_t k;
+    memset(&k, 0, sizeof(k));
+    int cmp = memcmp(l->src, l->dst, 16);
+    bool src_first = one_way || cmp < 0 || (cmp == 0 && sport <= dport);
+    memcpy(k.a, src_first ? l->src : l->dst, 16);
+    memcpy(k.b, src_first ? l->dst : l->src, 16);
+    k.pa = src_first ? sport : dport;
+    k.pb = src_first ? dport : sport;
+    k.proto = l->proto;
+    k.one_way = one_way;
+    uint32_t h = key_hash(cb, &k);
+
+    conn_t *c = table_lookup(cb, &k, h);
+    bool is_new = false;
+    if (c && transport == CONN_PROTO_TCP && tcp_is_reuse(c, l, t)) {
+        conn_remove(cb, c);
+        slab_free(cb, c);
+        c = NULL;
+    }
+    if (!c) {
+        c = conn_new(cb, &k, h, l, transport, sport);
+        if (!c)
+            return false;
+        is_new = true;
+        c->inact_timeout = 0;
+        conn_set_inactivity_timeout(cb, c, timeout);
+        if (transport == CONN_PROTO_TCP)
+            conn_set_timer(cb, c, TMR_EXPIRE0, t + cb->cfg.tcp_SYN_timeout);
+        /* IPBasedAnalyzer::NewConn: flip by likely server ports, never
+         * toward the limited broadcast address. */
+        static const uint8_t bcast[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+                                          0xff, 0xff};
+        bool flip = false;
+        if (transport == CONN_PROTO_TCP)
+            flip = tcp_want_flip(&cb->cfg, sport, dport, l->tcp_flags);
+        else if (transport == CONN_PROTO_UDP)
+            flip = port_in(cb->cfg.likely_server_udp, sport) &&
+                   !port_in(cb->cfg.likely_server_udp, dport);
+        if (flip && memcmp(l->dst, bcast, 16) != 0)
+            flip_roles(cb, c, true);
+    }
+    note_parent(cb, c, parent, is_new);
+
+    bool is_orig = memcmp(orig_addr(c), l->src, 16) == 0 && orig_port(c) == sport;
+    int dir = is_orig ? 0 : 1;
+    bool accepted = true;
+
+    switch (transport) {
+    case CONN_PROTO_TCP:
+        if (checksum_wanted(cb, l) && !decode_l4_checksum_ok(l)) {
+            weird_bump(cb->weirds, WEIRD_BAD_TCP_CHECKSUM);
+            cb->stats.bad_checksums++;
+            tcp_checksum_error(cb, c, is_orig);
+            accepted = false;
+            break;
+        }
+        tcp_process(cb, c, l, is_orig);
+        if (c->removed)
+            break;
+        /* ConnSize counts after TCP processing, by the actual sender. */
+        dir = (memcmp(orig_addr(c), l->src, 16) == 0 && orig_port(c) == sport) ? 0 : 1;
+        c->pkts[dir]++;
+        c->ip_bytes[dir] += l->ip_len;
+        break;
+
+    case CONN_PROTO_UDP: {
+        bool validate = checksum_wanted(cb, l) && l->l4_caplen >= l->l4_len;
+        /* VXLAN on its port: a zero checksum is fine (UDP.cc). */
+        if (validate && l->dport == 4789 && l->payload_caplen > 8 + 14 &&
+            (l->payload[0] & 0x08) == 0x08 && l->l4[6] == 0 && l->l4[7] == 0)
+            validate = false;
+        if (validate && !decode_l4_checksum_ok(l)) {
+            weird_bump(cb->weirds, WEIRD_BAD_UDP_CHECKSUM);
+            cb->stats.bad_checksums++;
+            conn_scaled_history(cb, c, is_orig ? 'C' : 'c', &c->chk_cnt[dir]);
+            accepted = false;
+            break;
+        }
+        c->last_time = t;
+        c->pkts[dir]++;
+        c->ip_bytes[dir] += l->ip_len;
+        conn_check_history(cb, c, is_orig ? HIST_UDP_ORIG_DATA : HIST_UDP_RESP_DATA,
+                           is_orig ? 'D' : 'd');
+        if (l->udp_len >= 8)
+            c->size[dir] += l->udp_len - 8u;
+        c->udp_active[dir] = true;
+        udp_app_flip(cb, c, l, is_orig);
+        break;
+    }
+
+    case CONN_PROTO_ICMP:
+        if (checksum_wanted(cb, l) && !decode_l4_checksum_ok(l)) {
+            weird_bump(cb->weirds, WEIRD_BAD_ICMP_CHECKSUM);
+            cb->stats.bad_checksums++;
+            accepted = false;
+            break;
+        }
+        c->last_time = t;
+        c->pkts[dir]++;
+        c->ip_bytes[dir] += l->ip_len;
+        /* IP payload minus the 8-byte ICMP header (ICMP.cc). */
+        if (l->l4_len >= 8)
+            c->size[dir] += l->l4_len - 8u;
+        break;
+
+    default:
+        c->last_time = t;
+        c->pkts[dir]++;
+        c->ip_bytes[dir] += l->ip_len;
+        break;
+    }
+
+    bool removed = c->removed;
+    if (removed)
+        slab_free(cb, c);
+    else
+        conn_schedule(cb, c);
+
+    if (!accepted || removed || l->inner_encap == ENCAP_NONE || !as_parent)
+        return false;
+    if (encap_is_ip_tunnel(l->inner_encap))
+        return false;
+    if (transport != CONN_PROTO_UDP || resp_port(c) != udp_tunnel_port(l->inner_encap))
+        return false;
+    as_parent->valid = true;
+    as_parent->uid[0] = c->uid[0];
+    as_parent->uid[1] = c->uid[1];
+    as_parent->depth = l->depth + 1;
+    as_parent->kind = l->inner_encap;
+    as_parent->ref = c;
+    as_parent->ref_gen = c->gen;
+    as_parent->from_orig = is_orig;
+    return true;
+}
+
+void
+conn_builder_tunnel_confirmed(conn_builder_t *cb, const conn_parent_t *p)
+{
+    if (!p || !p->valid || !p->ref)
+        return;
+    conn_t *c = p->ref;
+    if (c->gen != p->ref_gen || c->removed)
+        return;
+    if (p->kind == ENCAP_TEREDO) {
+        /* Tunnel::delay_teredo_confirmation: only once both sides spoke Teredo. */
+        c->teredo_dirs |= p->from_orig ? 1 : 2;
+        if (c->teredo_dirs != 3)
+            return;
+    }
+    c->service_mask |= (uint16_t)(1u << p->kind);
+}
+
+/* ------------------------------------------------------------------ */
+/* life cycle                                                           */
+
+conn_builder_t *
+conn_builder_new(const conn_config_t *cfg, uid_gen_t *uids, weird_counters_t *weirds,
+                 conn_sink_fn sink, void *sink_user)
+{
+    conn_builder_t *cb = g_new0(conn_builder_t, 1);
+    cb->cfg = *cfg;
+    cb->uids = uids;
+    cb->weirds = weirds;
+    cb->sink = sink;
+    cb->sink_user = sink_user;
+    cb->mask = 1024 - 1;
+    cb->table = g_new0(conn_t *, cb->mask + 1);
+    cb->hash_seed = cfg->hash_seed ? cfg->hash_seed
+                                   : ((uint64_t)g_random_int() << 32 | g_random_int());
+    cb->ip_tunnels = g_hash_table_new_full(ip_tunnel_hash, ip_tunnel_equal, g_free, NULL);
+    cb->stats.bytes_in_use = sizeof(*cb) + (cb->mask + 1) * sizeof(conn_t *);
+    return cb;
+}
+
+void
+conn_builder_free(conn_builder_t *cb)
+{
+    if (!cb)
+        return;
+    for (uint32_t i = 0; i <= cb->mask; i++)
+        if (cb->table[i])
+            slab_free(cb, cb->table[i]);
+    for (uint32_t i = 0; i < cb->n_chunks; i++)
+        g_free(cb->chunks[i]);
+    g_free(cb->chunks);
+    g_free(cb->table);
+    g_free(cb->heap);
+    while (cb->block_pool) {
+        seq_block_t *b = cb->block_pool;
+        memcpy(&cb->block_pool, &b[0].seq, sizeof(cb->block_pool));
+        g_free(b);
+    }
+    g_hash_table_destroy(cb->ip_tunnels);
+    g_free(cb);
+}
+
+/* Zeek's flush order with a seed: raw session keys sorted (spec section 8). */
+static int
+flush_cmp(const void *x, const void *y)
+{
+    const conn_t *a = *(const conn_t *const *)x, *b = *(const conn_t *const *)y;
+    int r = memcmp(a->a, b->a, 16);
+    if (r)
+        return r;
+    if ((r = memcmp(a->b, b->b, 16)))
+        return r;
+    if (a->pa != b->pa)
+        return a->pa < b->pa ? -1 : 1;
+    if (a->pb != b->pb)
+        return a->pb < b->pb ? -1 : 1;
+    return (int)a->ip_proto - (int)b->ip_proto;
+}
+
+void
+conn_builder_flush(conn_builder_t *cb)
+{
+    /* 1. Timers that run at shutdown: the TCP attempt timer turns trailing
+     *    SYN-only connections into S0 (done_with_network). */
+    GPtrArray *all = g_ptr_array_sized_new((guint)cb->count);
+    for (uint32_t i = 0; i <= cb->mask; i++)
+        if (cb->table[i])
+            g_ptr_array_add(all, cb->table[i]);
+    for (guint i = 0; i < all->len; i++) {
+        conn_t *c = all->pdata[i];
+        if (c->timer[TMR_ATTEMPT] > 0) {
+            c->timer[TMR_ATTEMPT] = 0;
+            tcp_attempt_timer(cb, c, cb->now);
+        }
+    }
+    /* 2. Drain what is left, in key order. */
+    qsort(all->pdata, all->len, sizeof(gpointer), flush_cmp);
+    for (guint i = 0; i < all->len; i++)
+        conn_remove(cb, all->pdata[i]);
+    for (guint i = 0; i < all->len; i++)
+        slab_free(cb, all->pdata[i]);
+    g_ptr_array_free(all, TRUE);
+    cb->heap_len = 0;
+}
+
+void
+conn_builder_stats(const conn_builder_t *cb, conn_stats_t *out)
+{
+    *out = cb->stats;
+    out->active = cb->count;
+    out->bytes_in_use += cb->heap_cap * sizeof(heap_ent_t);
+}

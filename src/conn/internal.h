@@ -1,0 +1,199 @@
+/**
+ * @file internal.h
+ * The connection record as the builder keeps it in its table, shared by the
+ * builder (conn.c) and the TCP analysis (tcp.c).  Not part of the public API:
+ * only files under src/conn/ include it.
+ *
+ * Layout matters: a busy sensor holds hundreds of thousands of these, so the
+ * struct is kept compact (no per-connection heap allocation on the usual
+ * path; rare extras such as out-of-order TCP blocks or long histories live
+ * behind pointers).
+ */
+#ifndef CONNLOGD_CONN_INTERNAL_H
+#define CONNLOGD_CONN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn/conn.h"
+
+/* TCP endpoint states, Zeek's numbering (init-bare.zeek). */
+enum {
+    TCP_INACTIVE = 0,
+    TCP_SYN_SENT = 1,
+    TCP_SYN_ACK_SENT = 2,
+    TCP_PARTIAL = 3,
+    TCP_ESTABLISHED = 4,
+    TCP_CLOSED = 5,
+    TCP_RESET = 6,
+};
+
+/* History "seen" bits, Zeek's values (TCP_Endpoint.h); the responder's are
+ * shifted left by 16. */
+#define HIST_SYN_PKT 0x1
+#define HIST_FIN_PKT 0x2
+#define HIST_RST_PKT 0x4
+#define HIST_FIN_RST_PKT 0x8
+#define HIST_DATA_PKT 0x10
+#define HIST_ACK_PKT 0x20
+#define HIST_MULTI_FLAG_PKT 0x40
+#define HIST_UDP_ORIG_DATA 0x1
+#define HIST_UDP_RESP_DATA 0x2
+#define HIST_UNKNOWN_PKT 0x400 /* 'X', Session.h */
+
+/** A received-but-undelivered sequence range of the reassembly emulation. */
+typedef struct {
+    uint64_t seq, upper;
+} seq_block_t;
+
+#define TCP_MAX_BLOCKS 16
+
+/** What Zeek's reassembler would know, without the bytes themselves:
+ *  which sequence ranges were sent but not yet acknowledged (adjacent
+ *  ranges merged), and how far delivery got. */
+typedef struct {
+    uint64_t last_reassem_seq; /* relative; starts at 1 */
+    uint64_t trim_seq;
+    seq_block_t *blocks;       /* sorted, disjoint; TCP_MAX_BLOCKS slots from the pool, or NULL */
+    uint8_t n_blocks;
+    bool skip_deliveries;
+    bool did_eof;
+} tcp_reasm_t;
+
+typedef struct tcp_endpoint {
+    uint8_t state, prev_state;
+    bool did_close;
+    bool fin_seen;             /* FIN_cnt > 0 */
+    bool rst_seen;             /* RST_cnt > 0 */
+    uint32_t start_seq, last_seq, ack_seq;
+    uint32_t seq_wraps, ack_wraps;
+    uint64_t hist_last_syn, hist_last_fin, hist_last_rst;
+    uint64_t fin_seq;          /* relative seq one past the FIN */
+    uint32_t rxmt_cnt, win0_cnt, gap_cnt, chk_cnt; /* logarithmic letters */
+    tcp_reasm_t reasm;
+} tcp_endpoint_t;
+
+/* The two endpoint objects keep their addresses for the connection's life;
+ * a flip only changes which one is the originator, as Zeek swaps pointers. */
+typedef struct {
+    tcp_endpoint_t e[2];
+    uint8_t orig_idx;          /* e[orig_idx] is the current originator */
+    uint8_t first_packet_seen; /* bit 1 orig, bit 2 resp */
+    bool is_partial;
+    bool close_deferred;
+    bool deferred_gen_event;
+    bool is_active;            /* Zeek's is_active: cleared on finish/reset/attempt */
+} tcp_state_t;
+
+/** Timer kinds, in the order they are run when due at the same time. */
+enum { TMR_ATTEMPT = 0, TMR_EXPIRE0, TMR_EXPIRE1, TMR_INACT, TMR_DELETE, TMR_COUNT };
+
+typedef struct conn {
+    /* key: canonical order for two-way flows, as seen for one-way ICMP */
+    uint8_t a[16], b[16];
+    uint16_t pa, pb;
+    uint8_t ip_proto;
+    uint8_t one_way;
+    uint8_t orig_is_a;         /* 1: orig = (a, pa) */
+    uint8_t transport;         /* conn_proto_t */
+
+    uint32_t gen;              /* bumped when the slot is reused (stale timer check) */
+    uint32_t hash;
+    struct conn *next_free;
+
+    double start_time, last_time;
+    double timer[TMR_COUNT];   /* 0 = not armed */
+    double sched;              /* time of the live heap entry, 0 = none */
+    double inact_timeout;
+    bool timers_canceled;
+    bool removed;
+
+    uint64_t uid[2];
+    uint32_t hist_seen;
+    uint8_t hist_len;
+    char hist[CONN_HISTORY_MAX + 1];
+
+    uint64_t pkts[2], ip_bytes[2];  /* [0] orig, [1] resp (ConnSize) */
+    uint64_t size[2];               /* UDP/ICMP byte counts */
+    bool udp_active[2];
+    uint32_t chk_cnt[2];            /* UDP bad checksums, for 'C'/'c' */
+    uint8_t teredo_dirs;            /* Teredo seen from orig (1) / resp (2) */
+    bool app_seen;                  /* DNS/NTP first message looked at */
+    uint64_t missed_bytes;
+    uint8_t tunnel_changes;
+    uint8_t n_parents;
+    uint16_t service_mask;     /* bit per encap kind confirmed on this conn */
+    uint64_t cur_parent[2];    /* encapsulation of the latest packet (0,0 = none) */
+    uint64_t (*parents)[2];    /* tunnel_parents set; allocated for tunnelled conns only */
+
+    tcp_state_t *tcp;          /* TCP only */
+} conn_t;
+
+/* --- helpers shared by conn.c and tcp.c --- */
+
+/** Append one history letter (counted as truncated beyond CONN_HISTORY_MAX). */
+void conn_add_history(conn_builder_t *cb, conn_t *c, char code);
+
+/** Zeek's Session::CheckHistory: add @p code the first time @p mask is seen.
+ *  Returns true if the mask had been seen before (no letter added). */
+bool conn_check_history(conn_builder_t *cb, conn_t *c, uint32_t mask, char code);
+
+/** Zeek's ScaledHistoryEntry with base 10: letter at the 1st, 10th, 100th, ... call. */
+void conn_scaled_history(conn_builder_t *cb, conn_t *c, char code, uint32_t *counter);
+
+/** Swap originator and responder (Connection::FlipRoles), appending '^'. */
+void conn_flip_roles(conn_builder_t *cb, conn_t *c);
+
+/** Arm timer @p kind at time @p t (no-op once timers are canceled). */
+void conn_set_timer(conn_builder_t *cb, conn_t *c, int kind, double t);
+
+/** Cancel every timer (Connection::CancelTimers). */
+void conn_cancel_timers(conn_t *c);
+
+/** Change the inactivity timeout and re-arm it (Connection::SetInactivityTimeout). */
+void conn_set_inactivity_timeout(conn_builder_t *cb, conn_t *c, double timeout);
+
+/** Remove @p c now: log it and free it. */
+void conn_remove(conn_builder_t *cb, conn_t *c);
+
+const conn_config_t *conn_builder_config(const conn_builder_t *cb);
+
+/** A TCP_MAX_BLOCKS array for the reassembly emulation, from a free list
+ *  (NULL if memory is exhausted); give it back with conn_blocks_free(). */
+seq_block_t *conn_blocks_alloc(conn_builder_t *cb);
+void conn_blocks_free(conn_builder_t *cb, seq_block_t *b);
+weird_counters_t *conn_builder_weirds(conn_builder_t *cb);
+
+/* --- tcp.c --- */
+
+/** Create the TCP state for a new connection.  False if out of memory. */
+bool tcp_conn_init(conn_builder_t *cb, conn_t *c);
+void tcp_conn_free(conn_builder_t *cb, conn_t *c);
+
+/** Zeek's TCPAnalyzer::WantConnection: should a new connection starting with
+ *  this segment be flipped? */
+bool tcp_want_flip(const conn_config_t *cfg, uint16_t sport, uint16_t dport, uint8_t flags);
+
+/** Zeek's IsReuse for a SYN arriving on an existing connection. */
+bool tcp_is_reuse(const conn_t *c, const pkt_layer_t *l, double t);
+
+/** Process one checksum-valid TCP segment (TCPAnalyzer::DeliverPacket). */
+void tcp_process(conn_builder_t *cb, conn_t *c, const pkt_layer_t *l, bool is_orig);
+
+/** Record a bad-checksum segment ('C'/'c'). */
+void tcp_checksum_error(conn_builder_t *cb, conn_t *c, bool is_orig);
+
+/** The TCP timers. */
+void tcp_attempt_timer(conn_builder_t *cb, conn_t *c, double t);
+void tcp_expire_timer(conn_builder_t *cb, conn_t *c, double t, int kind);
+
+/** Endpoint byte count (TCP_Endpoint::Size) of side @p i (0 orig, 1 resp). */
+uint64_t tcp_endpoint_size(const conn_t *c, int i);
+
+/** conn_state for a TCP connection. */
+conn_state_t tcp_conn_state(const conn_t *c, const char *history);
+
+/** Flip the TCP endpoints (TCPSessionAdapter::FlipRoles). */
+void tcp_flip(conn_t *c);
+
+#endif
