@@ -8,3 +8,5 @@ include tests/output.mk
 include tests/conn.mk
 TESTS += tests/conformance.sh
 EXTRA_DIST += tests/conformance.sh tests/conformance.floor tests/run
+TESTS += tests/samples.sh
+EXTRA_DIST += tests/samples.sh tests/data/golden

@@ -1046,8 +1046,15 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
     if (transport != CONN_PROTO_UDP || resp_port(c) != udp_tunnel_port(l->inner_encap))
         return false;
     as_parent->valid = true;
-    as_parent->uid[0] = c->uid[0];
-    as_parent->uid[1] = c->uid[1];
+    if (l->inner_encap == ENCAP_GRE_UDP) {
+        /* GRE carried in UDP is still a GRE tunnel: its inner packets name
+         * the tunnel (one per address pair), not the UDP connection
+         * (core.tunnels.gre-over-udp: four UDP flows, one parent). */
+        ip_tunnel_uid(cb, l, as_parent->uid);
+    } else {
+        as_parent->uid[0] = c->uid[0];
+        as_parent->uid[1] = c->uid[1];
+    }
     as_parent->depth = l->depth + 1;
     as_parent->kind = l->inner_encap;
     as_parent->ref = c;
