@@ -174,6 +174,21 @@ hosts_init(mix_t *m)
     memcpy(m->gw_mac, gw, 6);
 }
 
+/* Tag @p f as hosts on 10.<subnet>/16 are: see flow_init(). */
+static void
+apply_vlan(pg_flow_t *f, uint8_t subnet)
+{
+    f->vlan[0] = f->vlan[1] = 0;
+    f->vlan_tpid = 0;
+    if (subnet == 16) {
+        f->vlan[0] = 1000;
+        f->vlan[1] = 116;
+        f->vlan_tpid = PG_ETH_QINQ;
+    } else if (subnet % 4 == 0) {
+        f->vlan[0] = (uint16_t)(100 + subnet);
+    }
+}
+
 /*
  * Fill the endpoint part of @p f: a client on 10.<subnet>.x.y (or
  * 2001:db8:<subnet>::/64) towards @p server.  Subnets 4, 8 and 12 are tagged
@@ -198,13 +213,7 @@ flow_init(mix_t *m, pg_flow_t *f, bool v6, const pg_addr_t *server, bool server_
         pg_mac_for(&f->addr[1], f->mac[1]);
     else
         memcpy(f->mac[1], m->gw_mac, 6);
-    if (subnet == 16) {
-        f->vlan[0] = 1000;
-        f->vlan[1] = 116;
-        f->vlan_tpid = PG_ETH_QINQ;
-    } else if (subnet % 4 == 0) {
-        f->vlan[0] = (uint16_t)(100 + subnet);
-    }
+    apply_vlan(f, subnet);
     f->port[0] = (uint16_t)pg_rng_range(r, 32768, 60999);
     f->ttl[0] = 64;
     static const uint8_t init_ttl[] = { 64, 128, 255 };
@@ -258,31 +267,20 @@ tcp_handshake(mix_t *m, mconn_t *c, pg_tcpseq_t *ts, uint64_t *t, uint32_t rtt)
     add(c, pg_tcp_next(ts, *t, 0, PG_ACK, 0));
 }
 
-/* @p n segments from @p sender; the receiver acks every second one and the
- * last (delayed ACK, RFC 1122 4.2.3.2).  Returns the number of steps added. */
-static uint32_t
+/* @p n segments from @p sender, all full-sized but the last; the receiver
+ * acks every second one and the last (delayed ACK, RFC 1122 4.2.3.2). */
+static void
 tcp_burst(mix_t *m, mconn_t *c, pg_tcpseq_t *ts, uint64_t *t, int sender, uint32_t n,
-          uint32_t gap, bool full)
+          uint32_t gap)
 {
     pg_rng_t *r = &m->rng;
-    uint32_t added = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint16_t len;
-        if (full && i + 1 < n)
-            len = 1460;
-        else
-            len = (uint16_t)pg_rng_range(r, full ? 1 : 0, 1460);
-        if (len == 0)
-            len = 1;
+        uint16_t len = i + 1 < n ? 1460 : (uint16_t)pg_rng_range(r, 1, 1460);
         *t += gap;
         add(c, pg_tcp_next(ts, *t, sender, PG_ACK | PG_PSH, len));
-        added++;
-        if (i % 2 == 1 || i + 1 == n) {
+        if (i % 2 == 1 || i + 1 == n)
             add(c, pg_tcp_next(ts, *t + pg_rng_range(r, 10, 200), !sender, PG_ACK, 0));
-            added++;
-        }
     }
-    return added;
 }
 
 static void
@@ -330,7 +328,7 @@ script_tcp_full(mix_t *m, mconn_t *c, uint64_t t, uint32_t target)
             if (segs == 0)
                 segs = 1;
             uint64_t burst_start_seq = ts.nxt[1];
-            tcp_burst(m, c, &ts, &t, 1, segs, seg_gap, true);
+            tcp_burst(m, c, &ts, &t, 1, segs, seg_gap);
             if (pg_rng_chance(r, 60)) {
                 /* a spurious retransmission of one segment after an RTO */
                 uint32_t k_seg = pg_rng_range(r, 0, segs - 1);
@@ -348,7 +346,7 @@ script_tcp_full(mix_t *m, mconn_t *c, uint64_t t, uint32_t target)
         /* upload: the client pushes, the server acknowledges */
         t += pg_rng_range(r, 100, 5000);
         uint32_t segs = budget * 2 / 3;
-        tcp_burst(m, c, &ts, &t, 0, segs ? segs : 1, seg_gap, true);
+        tcp_burst(m, c, &ts, &t, 0, segs ? segs : 1, seg_gap);
         t += rtt;
         add(c, pg_tcp_next(&ts, t, 1, PG_ACK | PG_PSH, (uint16_t)pg_rng_range(r, 20, 400)));
     } else {
@@ -407,6 +405,7 @@ script_tcp_scan(mix_t *m, mconn_t *c, uint64_t t)
                               (uint8_t)pg_rng_range(r, 1, 254));
     flow_init(m, &c->f, false, &target, true);
     c->f.addr[0] = pg_ip4(45, 83, 64, (uint8_t)pg_rng_range(r, 1, 4));
+    apply_vlan(&c->f, target.a[1]);
     pg_mac_for(&c->f.addr[1], c->f.mac[1]);
     memcpy(c->f.mac[0], m->gw_mac, 6);
     c->f.port[0] = (uint16_t)(40000 + c->f.addr[0].a[3] * 7);

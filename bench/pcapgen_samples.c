@@ -619,13 +619,13 @@ static const sample_t samples[] = {
     { "badinput", sample_badinput },   { "timeouts", sample_timeouts },
 };
 
-static const char *const sample_name_list[] = { "tcp-basic", "udp-icmp", "ipv6-vlan", "tunnels",
-                                                "badinput",  "timeouts", NULL };
-
 const char *const *
 pg_sample_names(void)
 {
-    return sample_name_list;
+    static const char *names[G_N_ELEMENTS(samples) + 1];
+    for (size_t i = 0; i < G_N_ELEMENTS(samples); i++)
+        names[i] = samples[i].name;
+    return names;
 }
 
 gboolean

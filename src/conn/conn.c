@@ -152,6 +152,11 @@ conn_scaled_history(conn_builder_t *cb, conn_t *c, char code, uint32_t *counter)
 /* ------------------------------------------------------------------ */
 /* timers                                                               */
 
+/* A 4-ary min-heap: half the depth of a binary heap and each level's
+ * children share a cache line or two, which matters when every TCP
+ * connection's expire timer fires every tcp_session_timer seconds. */
+#define HEAP_D 4
+
 static void
 heap_push(conn_builder_t *cb, double t, conn_t *c)
 {
@@ -162,7 +167,7 @@ heap_push(conn_builder_t *cb, double t, conn_t *c)
     size_t i = cb->heap_len++;
     heap_ent_t e = {t, c, c->gen};
     while (i > 0) {
-        size_t parent = (i - 1) / 2;
+        size_t parent = (i - 1) / HEAP_D;
         if (cb->heap[parent].t <= t)
             break;
         cb->heap[i] = cb->heap[parent];
@@ -178,15 +183,15 @@ heap_pop(conn_builder_t *cb)
     heap_ent_t last = cb->heap[--cb->heap_len];
     size_t i = 0, n = cb->heap_len;
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        double mt = last.t;
-        if (l < n && cb->heap[l].t < mt) {
-            m = l;
-            mt = cb->heap[l].t;
-        }
-        if (r < n && cb->heap[r].t < mt)
-            m = r;
-        if (m == i)
+        size_t first = HEAP_D * i + 1;
+        if (first >= n)
+            break;
+        size_t end = first + HEAP_D < n ? first + HEAP_D : n;
+        size_t m = first;
+        for (size_t k = first + 1; k < end; k++)
+            if (cb->heap[k].t < cb->heap[m].t)
+                m = k;
+        if (cb->heap[m].t >= last.t)
             break;
         cb->heap[i] = cb->heap[m];
         i = m;

@@ -241,9 +241,11 @@ update_history(conn_builder_t *cb, conn_t *c, uint8_t flags, tcp_endpoint_t *ep,
 /* ------------------------------------------------------------------ */
 /* sequence bookkeeping                                                 */
 
+static uint64_t ep_size(const tcp_endpoint_t *ep, const tcp_endpoint_t *peer);
+
 static void
-init_endpoint(conn_builder_t *cb, tcp_endpoint_t *ep, uint8_t flags, uint32_t first_seg_seq,
-              uint32_t last_seq)
+init_endpoint(conn_builder_t *cb, tcp_endpoint_t *ep, const tcp_endpoint_t *peer, uint8_t flags,
+              uint32_t first_seg_seq, uint32_t last_seq)
 {
     switch (ep->state) {
     case TCP_INACTIVE:
@@ -270,7 +272,8 @@ init_endpoint(conn_builder_t *cb, tcp_endpoint_t *ep, uint8_t flags, uint32_t fi
     case TCP_ESTABLISHED:
     case TCP_PARTIAL:
         if (flags & TH_SYN) {
-            weird_bump(conn_builder_weirds(cb), WEIRD_SYN_INSIDE_CONNECTION);
+            if (ep_size(ep, peer) > 0)
+                weird_bump(conn_builder_weirds(cb), WEIRD_SYN_INSIDE_CONNECTION);
             ep->start_seq = first_seg_seq;
             ep->ack_seq = first_seg_seq;
             ep->last_seq = last_seq;
@@ -347,12 +350,10 @@ update_last_seq(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint32_t last
     return delta_last;
 }
 
-uint64_t
-tcp_endpoint_size(const conn_t *c, int i)
+/* TCP_Endpoint::Size */
+static uint64_t
+ep_size(const tcp_endpoint_t *ep, const tcp_endpoint_t *peer)
 {
-    /* TCP_Endpoint::Size */
-    const tcp_endpoint_t *ep = i == 0 ? ep_orig(c) : ep_resp(c);
-    const tcp_endpoint_t *peer = i == 0 ? ep_resp(c) : ep_orig(c);
     if (ep->prev_state == TCP_SYN_SENT && ep->state == TCP_RESET && peer->state == TCP_INACTIVE &&
         !no_data_acked(ep))
         return 0;
@@ -364,6 +365,12 @@ tcp_endpoint_size(const conn_t *c, int i)
     if (ep->fin_seen && size != 0)
         --size; /* the FIN octet */
     return size;
+}
+
+uint64_t
+tcp_endpoint_size(const conn_t *c, int i)
+{
+    return i == 0 ? ep_size(ep_orig(c), ep_resp(c)) : ep_size(ep_resp(c), ep_orig(c));
 }
 
 /* ------------------------------------------------------------------ */
@@ -871,7 +878,7 @@ tcp_process(conn_builder_t *cb, conn_t *c, const pkt_layer_t *l, bool is_orig)
         seg_len -= len; /* RST payload is not part of the stream */
     uint32_t seq_one_past = base_seq + seg_len;
 
-    init_endpoint(cb, ep, flags, base_seq, seq_one_past);
+    init_endpoint(cb, ep, peer, flags, base_seq, seq_one_past);
 
     bool seq_underflow = false;
     uint64_t rel_seq = get_relative_seq(ep, base_seq, ep->last_seq, ep->seq_wraps, &seq_underflow);
