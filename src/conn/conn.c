@@ -57,6 +57,7 @@ struct conn_builder {
     size_t heap_len, heap_cap;
 
     GHashTable *ip_tunnels; /* key: ip_tunnel_t (lo, hi, kind) -> same struct */
+    svc_engine_t *svc;
 
     seq_block_t *block_pool;   /* free TCP_MAX_BLOCKS arrays, linked through [0].seq */
 
@@ -509,22 +510,7 @@ fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
     r->proto = (conn_proto_t)c->transport;
     r->ip_proto = c->ip_proto;
 
-    GString *svc = NULL;
-    for (int k = 1; k < ENCAP_COUNT; k++) {
-        if (!(c->service_mask & (1u << k)))
-            continue;
-        const char *name = encap_name((encap_kind_t)k);
-        if (!name || !*name)
-            continue;
-        if (!svc)
-            svc = g_string_new(name);
-        else
-            g_string_append_printf(svc, ",%s", name);
-    }
-    if (svc) {
-        g_strlcpy(r->service, svc->str, sizeof(r->service));
-        g_string_free(svc, TRUE);
-    }
+    svc_format(&c->svc, r->service, sizeof(r->service));
 
     double duration = c->last_time - c->start_time;
     r->has_duration = duration > 0;
@@ -966,6 +952,8 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
                    !port_in(cb->cfg.likely_server_udp, dport);
         if (flip && memcmp(l->dst, bcast, 16) != 0)
             flip_roles(cb, c, true);
+        svc_conn_new(cb->svc, &c->svc, orig_addr(c), orig_port(c), resp_addr(c), resp_port(c),
+                     transport == CONN_PROTO_TCP, t);
     }
     note_parent(cb, c, parent, is_new);
 
@@ -1038,6 +1026,24 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
         break;
     }
 
+    if (accepted && !c->removed && !c->svc.done && l->payload_len > 0 &&
+        (transport == CONN_PROTO_TCP || transport == CONN_PROTO_UDP)) {
+        svc_pkt_t sp = {
+            .is_tcp = transport == CONN_PROTO_TCP,
+            .is_orig = memcmp(orig_addr(c), l->src, 16) == 0 && orig_port(c) == sport,
+            .orig_h = orig_addr(c),
+            .resp_h = resp_addr(c),
+            .orig_p = orig_port(c),
+            .resp_p = resp_port(c),
+            .tcp_flags = l->tcp_flags,
+            .payload = l->payload,
+            .len = l->payload_len,
+            .caplen = l->payload_caplen,
+            .ts = t,
+        };
+        svc_inspect(cb->svc, &c->svc, &sp);
+    }
+
     bool removed = c->removed;
     if (removed)
         slab_free(cb, c);
@@ -1082,7 +1088,7 @@ conn_builder_tunnel_confirmed(conn_builder_t *cb, const conn_parent_t *p)
         if (c->teredo_dirs != 3)
             return;
     }
-    c->service_mask |= (uint16_t)(1u << p->kind);
+    svc_add_name(&c->svc, encap_name(p->kind));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1103,6 +1109,7 @@ conn_builder_new(const conn_config_t *cfg, uid_gen_t *uids, weird_counters_t *we
     cb->hash_seed = cfg->hash_seed ? cfg->hash_seed
                                    : ((uint64_t)g_random_int() << 32 | g_random_int());
     cb->ip_tunnels = g_hash_table_new_full(ip_tunnel_hash, ip_tunnel_equal, g_free, NULL);
+    cb->svc = svc_engine_new();
     cb->stats.bytes_in_use = sizeof(*cb) + (cb->mask + 1) * sizeof(conn_t *);
     return cb;
 }
@@ -1126,6 +1133,7 @@ conn_builder_free(conn_builder_t *cb)
         g_free(b);
     }
     g_hash_table_destroy(cb->ip_tunnels);
+    svc_engine_free(cb->svc);
     g_free(cb);
 }
 

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "app/service.h"
 #include "conn/conn.h"
 
 /* TCP endpoint states, Zeek's numbering (init-bare.zeek). */
@@ -122,7 +123,7 @@ typedef struct conn {
     uint64_t missed_bytes;
     uint8_t tunnel_changes;
     uint8_t n_parents;
-    uint16_t service_mask;     /* bit per encap kind confirmed on this conn */
+    svc_state_t svc;           /* service identification */
     uint64_t cur_parent[2];    /* encapsulation of the latest packet (0,0 = none) */
     uint64_t (*parents)[2];    /* tunnel_parents set; allocated for tunnelled conns only */
 

@@ -1,0 +1,2 @@
+libconnlogd_a_SOURCES += \
+	src/app/service.c src/app/service.h
