@@ -50,6 +50,9 @@ conn_config_defaults(conn_config_t *c)
     c->tcp_max_above_hole_without_any_acks = 16384;
     c->tcp_max_initial_window = 16384;
     c->max_tunnel_changes = 5;
+    c->flow_linger = 30.0;
+    c->flow_active_timeout = 1860.0;
+    c->flow_scale_sampled = false;
     for (size_t i = 0; i < G_N_ELEMENTS(default_tcp_ports); i++)
         port_set(c->likely_server_tcp, default_tcp_ports[i]);
     for (size_t i = 0; i < G_N_ELEMENTS(default_udp_ports); i++)
@@ -170,6 +173,9 @@ conn_config_set_tunable(conn_config_t *c, const char *name, const char *value, c
          offsetof(conn_config_t, tcp_max_above_hole_without_any_acks), 'c'},
         {"tcp_max_initial_window", offsetof(conn_config_t, tcp_max_initial_window), 'c'},
         {"Tunnel::max_changes_per_connection", offsetof(conn_config_t, max_tunnel_changes), 'c'},
+        {"flow_linger", offsetof(conn_config_t, flow_linger), 'i'},
+        {"flow_active_timeout", offsetof(conn_config_t, flow_active_timeout), 'i'},
+        {"flow_scale_sampled", offsetof(conn_config_t, flow_scale_sampled), 'b'},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(tunables); i++) {
         if (strcmp(tunables[i].name, name) != 0)

@@ -225,6 +225,18 @@ conn_schedule(conn_builder_t *cb, conn_t *c)
 }
 
 void
+conn_reschedule(conn_builder_t *cb, conn_t *c)
+{
+    conn_schedule(cb, c);
+}
+
+svc_engine_t *
+conn_builder_svc(conn_builder_t *cb)
+{
+    return cb->svc;
+}
+
+void
 conn_set_timer(conn_builder_t *cb, conn_t *c, int kind, double t)
 {
     /* Connection::AddTimer: after CancelTimers no new timer is installed. */
@@ -374,6 +386,8 @@ static void
 slab_free(conn_builder_t *cb, conn_t *c)
 {
     tcp_conn_free(cb, c);
+    g_free(c->flow);
+    c->flow = NULL;
     g_free(c->parents);
     c->parents = NULL;
     c->gen++;
@@ -400,12 +414,6 @@ load64(const uint8_t *p)
     return v;
 }
 
-typedef struct {
-    uint8_t a[16], b[16];
-    uint16_t pa, pb;
-    uint8_t proto, one_way;
-} conn_key_t;
-
 static uint32_t
 key_hash(const conn_builder_t *cb, const conn_key_t *k)
 {
@@ -414,8 +422,8 @@ key_hash(const conn_builder_t *cb, const conn_key_t *k)
     h = mix64(h ^ load64(k->a + 8));
     h = mix64(h ^ load64(k->b));
     h = mix64(h ^ load64(k->b + 8));
-    h = mix64(h ^ ((uint64_t)k->pa << 32 | (uint64_t)k->pb << 16 | (uint64_t)k->proto << 8 |
-                   k->one_way));
+    h = mix64(h ^ ((uint64_t)k->pa << 48 | (uint64_t)k->pb << 32 | (uint64_t)k->proto << 24 |
+                   (uint64_t)k->one_way << 16) ^ ((uint64_t)k->src_id << 1));
     return (uint32_t)h;
 }
 
@@ -423,7 +431,8 @@ static inline bool
 key_eq(const conn_t *c, const conn_key_t *k)
 {
     return c->pa == k->pa && c->pb == k->pb && c->ip_proto == k->proto &&
-           c->one_way == k->one_way && memcmp(c->a, k->a, 16) == 0 && memcmp(c->b, k->b, 16) == 0;
+           c->one_way == k->one_way && c->src_id == k->src_id && memcmp(c->a, k->a, 16) == 0 &&
+           memcmp(c->b, k->b, 16) == 0;
 }
 
 static void table_insert_raw(conn_builder_t *cb, conn_t *c);
@@ -498,20 +507,8 @@ table_delete(conn_builder_t *cb, conn_t *c)
 /* records                                                              */
 
 static void
-fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
+packet_fill_record(const conn_t *c, conn_record_t *r)
 {
-    memset(r, 0, sizeof(*r));
-    r->ts = c->start_time;
-    uid_format(c->uid, 'C', r->uid, sizeof(r->uid));
-    memcpy(r->orig_h, orig_addr(c), 16);
-    memcpy(r->resp_h, resp_addr(c), 16);
-    r->orig_p = orig_port(c);
-    r->resp_p = resp_port(c);
-    r->proto = (conn_proto_t)c->transport;
-    r->ip_proto = c->ip_proto;
-
-    svc_format(&c->svc, r->service, sizeof(r->service));
-
     double duration = c->last_time - c->start_time;
     r->has_duration = duration > 0;
     r->duration = duration;
@@ -543,13 +540,6 @@ fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
         break;
     }
 
-    /* Site::local_nets is consulted only when it is non-empty (main.zeek). */
-    if (cb->cfg.local_nets && !netset_is_empty(cb->cfg.local_nets)) {
-        r->local_orig = netset_contains(cb->cfg.local_nets, r->orig_h) ? TRI_T : TRI_F;
-        r->local_resp = netset_contains(cb->cfg.local_nets, r->resp_h) ? TRI_T : TRI_F;
-    } else {
-        r->local_orig = r->local_resp = TRI_UNSET;
-    }
     r->missed_bytes = c->missed_bytes;
     memcpy(r->history, c->hist, c->hist_len);
     r->history[c->hist_len] = '\0';
@@ -557,6 +547,35 @@ fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
     r->orig_ip_bytes = c->ip_bytes[0];
     r->resp_pkts = c->pkts[1];
     r->resp_ip_bytes = c->ip_bytes[1];
+}
+
+static void
+fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->ts = c->start_time;
+    uid_format(c->uid, 'C', r->uid, sizeof(r->uid));
+    memcpy(r->orig_h, orig_addr(c), 16);
+    memcpy(r->resp_h, resp_addr(c), 16);
+    r->orig_p = orig_port(c);
+    r->resp_p = resp_port(c);
+    r->proto = (conn_proto_t)c->transport;
+    r->ip_proto = c->ip_proto;
+
+    svc_format(&c->svc, r->service, sizeof(r->service));
+
+    if (c->flow)
+        flow_fill_record(cb, c, r);
+    else
+        packet_fill_record(c, r);
+
+    /* Site::local_nets is consulted only when it is non-empty (main.zeek). */
+    if (cb->cfg.local_nets && !netset_is_empty(cb->cfg.local_nets)) {
+        r->local_orig = netset_contains(cb->cfg.local_nets, r->orig_h) ? TRI_T : TRI_F;
+        r->local_resp = netset_contains(cb->cfg.local_nets, r->resp_h) ? TRI_T : TRI_F;
+    } else {
+        r->local_orig = r->local_resp = TRI_UNSET;
+    }
     r->n_parents = c->n_parents;
     for (int i = 0; i < c->n_parents; i++)
         uid_format(c->parents[i], 'C', r->parents[i], sizeof(r->parents[i]));
@@ -815,9 +834,9 @@ evict_one(conn_builder_t *cb)
     }
 }
 
-static conn_t *
-conn_new(conn_builder_t *cb, const conn_key_t *k, uint32_t h, const pkt_layer_t *l,
-         conn_proto_t transport, uint16_t sport)
+conn_t *
+conn_create(conn_builder_t *cb, const conn_key_t *k, uint32_t h, const uint8_t orig_h[16],
+            uint16_t orig_p, conn_proto_t transport, double t)
 {
     if (cb->cfg.max_conns && cb->count >= cb->cfg.max_conns)
         evict_one(cb);
@@ -828,12 +847,13 @@ conn_new(conn_builder_t *cb, const conn_key_t *k, uint32_t h, const pkt_layer_t 
     c->pb = k->pb;
     c->ip_proto = k->proto;
     c->one_way = k->one_way;
+    c->src_id = k->src_id;
     c->transport = (uint8_t)transport;
     c->hash = h;
-    c->orig_is_a = memcmp(c->a, l->src, 16) == 0 && c->pa == sport;
-    c->start_time = c->last_time = l->ts;
+    c->orig_is_a = memcmp(c->a, orig_h, 16) == 0 && c->pa == orig_p;
+    c->start_time = c->last_time = t;
     uid_next(cb->uids, c->uid);
-    if (transport == CONN_PROTO_TCP && !tcp_conn_init(cb, c)) {
+    if (transport == CONN_PROTO_TCP && k->src_id == 0 && !tcp_conn_init(cb, c)) {
         slab_free(cb, c);
         return NULL;
     }
@@ -845,6 +865,29 @@ conn_new(conn_builder_t *cb, const conn_key_t *k, uint32_t h, const pkt_layer_t 
         cb->stats.peak_active = cb->count;
     cb->stats.created++;
     return c;
+}
+
+conn_t *
+conn_lookup(conn_builder_t *cb, const conn_key_t *k, uint32_t *hash)
+{
+    *hash = key_hash(cb, k);
+    return table_lookup(cb, k, *hash);
+}
+
+void
+conn_key_make(conn_key_t *k, const uint8_t src[16], uint16_t sport, const uint8_t dst[16],
+              uint16_t dport, uint8_t proto, bool one_way, uint32_t src_id)
+{
+    memset(k, 0, sizeof(*k));
+    int cmp = memcmp(src, dst, 16);
+    bool src_first = one_way || cmp < 0 || (cmp == 0 && sport <= dport);
+    memcpy(k->a, src_first ? src : dst, 16);
+    memcpy(k->b, src_first ? dst : src, 16);
+    k->pa = src_first ? sport : dport;
+    k->pb = src_first ? dport : sport;
+    k->proto = proto;
+    k->one_way = one_way;
+    k->src_id = src_id;
 }
 
 bool
@@ -913,15 +956,7 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
     }
 
     conn_key_t k;
-    memset(&k, 0, sizeof(k));
-    int cmp = memcmp(l->src, l->dst, 16);
-    bool src_first = one_way || cmp < 0 || (cmp == 0 && sport <= dport);
-    memcpy(k.a, src_first ? l->src : l->dst, 16);
-    memcpy(k.b, src_first ? l->dst : l->src, 16);
-    k.pa = src_first ? sport : dport;
-    k.pb = src_first ? dport : sport;
-    k.proto = l->proto;
-    k.one_way = one_way;
+    conn_key_make(&k, l->src, sport, l->dst, dport, l->proto, one_way, 0);
     uint32_t h = key_hash(cb, &k);
 
     conn_t *c = table_lookup(cb, &k, h);
@@ -932,7 +967,7 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
         c = NULL;
     }
     if (!c) {
-        c = conn_new(cb, &k, h, l, transport, sport);
+        c = conn_create(cb, &k, h, l->src, sport, transport, t);
         if (!c)
             return false;
         is_new = true;

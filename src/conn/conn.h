@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conn/flow.h"
 #include "conn/record.h"
 #include "conn/uid.h"
 #include "core/netset.h"
@@ -38,6 +39,9 @@ typedef struct {
     uint64_t tcp_max_above_hole_without_any_acks;     /* 16384 */
     uint64_t tcp_max_initial_window;                  /* 16384 */
     uint64_t max_tunnel_changes;          /* Tunnel::max_changes_per_connection, 5 */
+    double flow_linger;                   /* flows: wait after a final record, 30 s */
+    double flow_active_timeout;           /* flows: wait after an active-timeout piece, 1860 s */
+    bool flow_scale_sampled;              /* flows: multiply counts by the sampling interval */
     bool ignore_checksums;                /* -C */
     const netset_t *ignore_checksums_nets; /* borrowed, may be NULL */
     const netset_t *local_nets;           /* borrowed, may be NULL/empty: local_* unset */
@@ -102,6 +106,14 @@ void conn_builder_free(conn_builder_t *cb);
  */
 bool conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_t *parent,
                          conn_parent_t *as_parent);
+
+/**
+ * Feed one normalized flow record (IPFIX, NetFlow v9/v5).  Records of one
+ * connection (both directions of uniflows, active-timeout pieces) are merged
+ * into one connection of the same table; conn_state and history are
+ * reconstructed from TCP flags when it is logged.
+ */
+void conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f);
 
 /** The inner packet of @p p decoded as the tunnel it claimed to be: confirm
  *  the tunnel's service on the carrying connection (Zeek logs "vxlan", ...). */

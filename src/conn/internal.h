@@ -86,6 +86,30 @@ typedef struct {
     bool is_active;            /* Zeek's is_active: cleared on finish/reset/attempt */
 } tcp_state_t;
 
+/** A connection's table key: both endpoints in canonical order for two-way
+ *  flows (as seen for one-way ICMP), the IP protocol, and the source: 0 for
+ *  packets, exporter id + 1 for flow records (one exporter's view of a
+ *  connection is not merged with another's). */
+typedef struct {
+    uint8_t a[16], b[16];
+    uint16_t pa, pb;
+    uint8_t proto, one_way;
+    uint32_t src_id;
+} conn_key_t;
+
+/** What the flow path keeps per connection side (a = key side a). */
+typedef struct {
+    uint64_t pkts[2], octets[2], payload[2];
+    double start[2], end[2];       /* 0 = no record for that side */
+    uint8_t flags[2], init_flags[2];
+    bool has_init[2], has_payload[2];
+    bool first_is_a;               /* the first record's forward direction was side a */
+    bool ended;                    /* a record closed the flow (not an active-timeout piece) */
+    uint32_t sampling;
+    uint32_t records;
+    uint16_t app_label;
+} flow_state_t;
+
 /** Timer kinds, in the order they are run when due at the same time. */
 enum { TMR_ATTEMPT = 0, TMR_EXPIRE0, TMR_EXPIRE1, TMR_INACT, TMR_DELETE, TMR_COUNT };
 
@@ -127,7 +151,9 @@ typedef struct conn {
     uint64_t cur_parent[2];    /* encapsulation of the latest packet (0,0 = none) */
     uint64_t (*parents)[2];    /* tunnel_parents set; allocated for tunnelled conns only */
 
-    tcp_state_t *tcp;          /* TCP only */
+    tcp_state_t *tcp;          /* TCP from packets only */
+    flow_state_t *flow;        /* connections built from flow records only */
+    uint32_t src_id;
 } conn_t;
 
 /* --- helpers shared by conn.c and tcp.c --- */
@@ -158,6 +184,22 @@ void conn_set_inactivity_timeout(conn_builder_t *cb, conn_t *c, double timeout);
 void conn_remove(conn_builder_t *cb, conn_t *c);
 
 const conn_config_t *conn_builder_config(const conn_builder_t *cb);
+
+void conn_key_make(conn_key_t *k, const uint8_t src[16], uint16_t sport, const uint8_t dst[16],
+                   uint16_t dport, uint8_t proto, bool one_way, uint32_t src_id);
+/** Find the connection with key @p k; *@p hash receives the key's hash. */
+conn_t *conn_lookup(conn_builder_t *cb, const conn_key_t *k, uint32_t *hash);
+/** New connection (evicting at the cap); orig is (@p orig_h, @p orig_p). NULL if out of memory. */
+conn_t *conn_create(conn_builder_t *cb, const conn_key_t *k, uint32_t hash,
+                    const uint8_t orig_h[16], uint16_t orig_p, conn_proto_t transport, double t);
+/** Re-arm @p c's timers in the heap after changing them. */
+void conn_reschedule(conn_builder_t *cb, conn_t *c);
+svc_engine_t *conn_builder_svc(conn_builder_t *cb);
+
+/* --- flowconn.c --- */
+
+/** Fill the conn.log fields of a flow-built connection. */
+void flow_fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r);
 
 /** A TCP_MAX_BLOCKS array for the reassembly emulation, from a free list
  *  (NULL if memory is exhausted); give it back with conn_blocks_free(). */

@@ -4,4 +4,4 @@ libconnlogd_a_SOURCES += \
 	src/conn/uid.c src/conn/uid.h
 libconnlogd_a_SOURCES += \
 	src/conn/internal.h src/conn/flow.h \
-	src/conn/config.c src/conn/conn.c src/conn/tcp.c
+	src/conn/config.c src/conn/conn.c src/conn/tcp.c src/conn/flowconn.c

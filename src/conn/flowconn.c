@@ -1,0 +1,390 @@
+/*
+ * Connections from flow records.  Routers report counters and TCP flags,
+ * not packets, so a flow connection keeps per-side aggregates (key side a
+ * and b) and decides originator, conn_state and history only when it is
+ * logged, from everything its records said: uniflows of both directions
+ * and the pieces an exporter's active timeout cut a long flow into all
+ * merge into one connection of the builder's table.
+ *
+ * conn_state follows Zeek's conn_state() table over endpoint states
+ * derived from flags; history is an honest approximation in canonical
+ * order (see docs/flows.md for what is exact, estimated or unavailable).
+ */
+#include <string.h>
+
+#include <glib.h>
+
+#include "conn/internal.h"
+
+/* Same ICMP pairing as the packet path (spec section 5). */
+static bool
+icmp_counterpart(bool v6, uint8_t type, uint8_t *other)
+{
+    static const uint8_t p4[][2] = {{8, 0}, {13, 14}, {15, 16}, {10, 9}, {17, 18}};
+    static const uint8_t p6[][2] = {{128, 129}, {133, 134}, {135, 136},
+                                    {130, 131}, {139, 140}, {144, 145}};
+    const uint8_t(*p)[2] = v6 ? p6 : p4;
+    size_t n = v6 ? G_N_ELEMENTS(p6) : G_N_ELEMENTS(p4);
+    for (size_t i = 0; i < n; i++) {
+        if (type == p[i][0]) {
+            *other = p[i][1];
+            return true;
+        }
+        if (type == p[i][1]) {
+            *other = p[i][0];
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+merge_side(flow_state_t *fs, int side, uint64_t pkts, uint64_t octets, bool has_payload,
+           uint64_t payload, double start, double end, uint8_t flags, bool has_init,
+           uint8_t init)
+{
+    if (pkts == 0 && octets == 0 && flags == 0)
+        return; /* the record says nothing about this side */
+    fs->pkts[side] += pkts;
+    fs->octets[side] += octets;
+    if (has_payload) {
+        fs->payload[side] += payload;
+        fs->has_payload[side] = true;
+    }
+    fs->flags[side] |= flags;
+    /* the initial flags are those of the side's earliest record */
+    if (has_init && (!fs->has_init[side] || (start > 0 && start < fs->start[side]))) {
+        fs->init_flags[side] = init;
+        fs->has_init[side] = true;
+    }
+    if (start > 0 && (fs->start[side] == 0 || start < fs->start[side]))
+        fs->start[side] = start;
+    if (end > fs->end[side])
+        fs->end[side] = end;
+}
+
+void
+conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f)
+{
+    const conn_config_t *cfg = conn_builder_config(cb);
+    conn_proto_t transport;
+    uint16_t sport = f->sport, dport = f->dport;
+    bool one_way = false;
+
+    switch (f->proto) {
+    case 6:
+        transport = CONN_PROTO_TCP;
+        break;
+    case 17:
+        transport = CONN_PROTO_UDP;
+        break;
+    case 1:
+    case 58: {
+        if ((f->proto == 58) != (f->ip_version == 6)) {
+            transport = CONN_PROTO_UNKNOWN;
+            sport = dport = 0;
+            break;
+        }
+        transport = CONN_PROTO_ICMP;
+        uint8_t type = (uint8_t)(f->dport >> 8), code = (uint8_t)f->dport, other;
+        bool paired = icmp_counterpart(f->proto == 58, type, &other);
+        sport = type;
+        dport = paired ? other : code;
+        one_way = !paired;
+        break;
+    }
+    default:
+        transport = CONN_PROTO_UNKNOWN;
+        sport = dport = 0;
+        break;
+    }
+
+    double end = f->end > f->rev_end ? f->end : f->rev_end;
+    double start = f->start;
+    if (f->has_reverse && f->rev_start > 0 && (start == 0 || f->rev_start < start))
+        start = f->rev_start;
+    if (start <= 0 || end < start)
+        start = end;
+    /* An exporter clock far ahead of ours must not drag every connection's
+     * timers with it: trust the collector's clock then. */
+    if (f->received > 0 && end > f->received + 3600)
+        end = start = f->received;
+    conn_builder_advance(cb, end);
+
+    conn_key_t k;
+    conn_key_make(&k, f->src, sport, f->dst, dport, f->proto, one_way, f->exporter_id + 1);
+    uint32_t h;
+    conn_t *c = conn_lookup(cb, &k, &h);
+    if (!c) {
+        c = conn_create(cb, &k, h, f->src, sport, transport, start);
+        if (!c)
+            return;
+        c->flow = g_try_new0(flow_state_t, 1);
+        if (!c->flow) {
+            conn_remove(cb, c);
+            return;
+        }
+        c->flow->first_is_a = c->orig_is_a;
+        svc_conn_new(conn_builder_svc(cb), &c->svc, f->src, sport, f->dst, dport,
+                     transport == CONN_PROTO_TCP, start);
+    }
+    flow_state_t *fs = c->flow;
+    if (!fs)
+        return; /* a packet connection with the same key cannot happen: src_id differs */
+
+    uint64_t scale = 1;
+    if (f->sampling_interval > 1) {
+        if (f->sampling_interval > fs->sampling)
+            fs->sampling = f->sampling_interval;
+        if (cfg->flow_scale_sampled)
+            scale = f->sampling_interval;
+    }
+    int fwd = (memcmp(c->a, f->src, 16) == 0 && c->pa == sport) ? 0 : 1;
+    merge_side(fs, fwd, f->pkts * scale, f->octets * scale, f->has_payload_octets,
+               f->payload_octets * scale, f->start, f->end, f->flags, f->has_initial_flags,
+               f->initial_flags);
+    if (f->has_reverse)
+        merge_side(fs, 1 - fwd, f->rev_pkts * scale, f->rev_octets * scale,
+                   f->has_payload_octets, f->rev_payload_octets * scale,
+                   f->rev_start > 0 ? f->rev_start : f->start,
+                   f->rev_end > 0 ? f->rev_end : f->end, f->rev_flags, f->has_initial_flags,
+                   f->rev_initial_flags);
+    fs->records++;
+    fs->ended = f->end_reason != FLOW_END_ACTIVE;
+    if (f->app_id) {
+        fs->app_label = f->app_id;
+        svc_from_app_label(&c->svc, f->app_id);
+    }
+
+    if (start < c->start_time)
+        c->start_time = start;
+    if (end > c->last_time)
+        c->last_time = end;
+
+    /* Wait for the other direction or the next active-timeout piece. */
+    double wait = fs->ended ? cfg->flow_linger : cfg->flow_active_timeout;
+    c->inact_timeout = wait;
+    conn_set_timer(cb, c, TMR_INACT, c->last_time + wait);
+}
+
+/* ------------------------------------------------------------------ */
+/* reconstruction at log time                                           */
+
+static bool
+likely_server(const conn_config_t *cfg, conn_proto_t t, uint16_t port)
+{
+    const uint8_t *bits = t == CONN_PROTO_UDP ? cfg->likely_server_udp : cfg->likely_server_tcp;
+    return (bits[port >> 3] >> (port & 7)) & 1;
+}
+
+static inline bool
+syn_only(uint8_t f)
+{
+    return (f & TH_SYN) && !(f & TH_ACK);
+}
+
+/* Which key side (0 = a, 1 = b) is the originator (research notes 3.4):
+ * the side that opened with a SYN without ACK, else the side seen first,
+ * else the side that is not on a likely server port, else the side the
+ * exporter saw first. */
+/* The side that sent the first packet: the earlier start, else the
+ * forward direction of the first record. */
+static int
+first_side(const flow_state_t *fs)
+{
+    if (fs->start[0] > 0 && fs->start[1] > 0 && fs->start[0] != fs->start[1])
+        return fs->start[0] < fs->start[1] ? 0 : 1;
+    if (fs->start[0] > 0 && fs->start[1] == 0)
+        return 0;
+    if (fs->start[1] > 0 && fs->start[0] == 0)
+        return 1;
+    return fs->first_is_a ? 0 : 1;
+}
+
+static int
+choose_orig(const conn_config_t *cfg, const conn_t *c, const flow_state_t *fs)
+{
+    int first = first_side(fs);
+    if (c->one_way)
+        return 0;
+    if (c->transport == CONN_PROTO_TCP) {
+        bool s0 = fs->has_init[0] && syn_only(fs->init_flags[0]);
+        bool s1 = fs->has_init[1] && syn_only(fs->init_flags[1]);
+        if (s0 != s1)
+            return s0 ? 0 : 1;
+        /* union flags only: a side that sent SYN while the other never did */
+        bool u0 = fs->flags[0] & TH_SYN, u1 = fs->flags[1] & TH_SYN;
+        if (u0 != u1 && fs->pkts[0] && fs->pkts[1])
+            return u0 ? 0 : 1;
+    }
+    if (fs->start[0] > 0 && fs->start[1] > 0 && fs->start[0] != fs->start[1])
+        return fs->start[0] < fs->start[1] ? 0 : 1;
+    if (c->transport == CONN_PROTO_TCP || c->transport == CONN_PROTO_UDP) {
+        bool srv0 = likely_server(cfg, (conn_proto_t)c->transport, c->pa);
+        bool srv1 = likely_server(cfg, (conn_proto_t)c->transport, c->pb);
+        if (srv0 != srv1)
+            return srv0 ? 1 : 0;
+    }
+    return first;
+}
+
+/* Estimated transport payload of a side: exact when the exporter reports
+ * it, otherwise IP bytes minus minimal IP and transport headers. */
+static uint64_t
+side_payload(const conn_t *c, const flow_state_t *fs, int side)
+{
+    if (fs->has_payload[side])
+        return fs->payload[side];
+    uint64_t ip = addr_is_v4(c->a) ? 20 : 40;
+    uint64_t l4 = c->transport == CONN_PROTO_TCP ? 20 : 8;
+    if (c->transport == CONN_PROTO_UNKNOWN)
+        return 0;
+    uint64_t hdr = fs->pkts[side] * (ip + l4);
+    uint64_t est = fs->octets[side] > hdr ? fs->octets[side] - hdr : 0;
+    /* TCP options (up to 40 bytes; a SYN usually carries 20, timestamps 12
+     * on every segment) look like payload: below 20 bytes a segment it is
+     * more likely options than data. */
+    if (c->transport == CONN_PROTO_TCP && est <= fs->pkts[side] * 20)
+        return 0;
+    return est;
+}
+
+/* Endpoint state as Zeek's state machine would have left it, from the
+ * flags the side sent (no ordering is known, so RST and FIN win). */
+static uint8_t
+endpoint_state(const flow_state_t *fs, int side, int peer, bool is_orig)
+{
+    uint8_t fl = fs->flags[side], pf = fs->flags[peer];
+    if (fl & TH_RST)
+        return TCP_RESET;
+    if (fl & TH_FIN)
+        return TCP_CLOSED;
+    if (fl & TH_SYN) {
+        if (!is_orig)
+            return TCP_ESTABLISHED;
+        if (pf & TH_SYN)
+            return TCP_ESTABLISHED;
+        return (fs->has_init[side] && (fs->init_flags[side] & TH_ACK)) ? TCP_SYN_ACK_SENT
+                                                                       : TCP_SYN_SENT;
+    }
+    if (fs->pkts[side] == 0)
+        return TCP_INACTIVE;
+    /* no SYN from this side: established only by acking a peer that did */
+    if ((fl & TH_ACK) && (pf & TH_SYN))
+        return TCP_ESTABLISHED;
+    return TCP_PARTIAL;
+}
+
+static void
+hist_add(conn_record_t *r, size_t *n, char ch)
+{
+    if (*n < CONN_HISTORY_MAX) {
+        r->history[(*n)++] = ch;
+        r->history[*n] = '\0';
+    }
+}
+
+void
+flow_fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
+{
+    const conn_config_t *cfg = conn_builder_config(cb);
+    const flow_state_t *fs = c->flow;
+    int o = choose_orig(cfg, c, fs), p = 1 - o;
+    bool swapped = o != first_side(fs);
+
+    memcpy(r->orig_h, o == 0 ? c->a : c->b, 16);
+    memcpy(r->resp_h, o == 0 ? c->b : c->a, 16);
+    r->orig_p = o == 0 ? c->pa : c->pb;
+    r->resp_p = o == 0 ? c->pb : c->pa;
+
+    double duration = c->last_time - c->start_time;
+    r->has_duration = duration > 0;
+    r->duration = duration;
+    r->orig_pkts = fs->pkts[o];
+    r->orig_ip_bytes = fs->octets[o];
+    r->resp_pkts = fs->pkts[p];
+    r->resp_ip_bytes = fs->octets[p];
+    r->orig_bytes = side_payload(c, fs, o);
+    r->resp_bytes = side_payload(c, fs, p);
+    r->missed_bytes = 0;
+
+    size_t n = 0;
+    if (swapped && c->transport != CONN_PROTO_ICMP && c->transport != CONN_PROTO_UNKNOWN)
+        hist_add(r, &n, '^');
+
+    switch (c->transport) {
+    case CONN_PROTO_TCP: {
+        uint8_t fo = fs->flags[o], fr = fs->flags[p];
+        if (fo & TH_SYN)
+            hist_add(r, &n, fs->has_init[o] && (fs->init_flags[o] & TH_ACK) ? 'H' : 'S');
+        if (fr & TH_SYN)
+            hist_add(r, &n, fs->has_init[p] && !(fs->init_flags[p] & TH_ACK) ? 's' : 'h');
+        if (fo & TH_ACK)
+            hist_add(r, &n, 'A');
+        if (r->orig_bytes > 0)
+            hist_add(r, &n, 'D');
+        if (fr & TH_ACK)
+            hist_add(r, &n, 'a');
+        if (r->resp_bytes > 0)
+            hist_add(r, &n, 'd');
+        if (fo & TH_FIN)
+            hist_add(r, &n, 'F');
+        if (fr & TH_FIN)
+            hist_add(r, &n, 'f');
+        if (fo & TH_RST)
+            hist_add(r, &n, 'R');
+        if (fr & TH_RST)
+            hist_add(r, &n, 'r');
+
+        /* Zeek's conn_state() over the reconstructed endpoint states. */
+        uint8_t os = endpoint_state(fs, o, p, true), rs = endpoint_state(fs, p, o, false);
+        bool o_inact = os == TCP_INACTIVE || os == TCP_PARTIAL;
+        bool r_inact = rs == TCP_INACTIVE || rs == TCP_PARTIAL;
+        conn_state_t st;
+        if (rs == TCP_RESET) {
+            if (os == TCP_SYN_SENT || os == TCP_SYN_ACK_SENT ||
+                (os == TCP_RESET && r->orig_bytes == 0 && r->resp_bytes == 0))
+                st = CONN_STATE_REJ;
+            else if (o_inact)
+                st = CONN_STATE_RSTRH;
+            else
+                st = CONN_STATE_RSTR;
+        } else if (os == TCP_RESET) {
+            if (r_inact) {
+                /* ^?S[^HAFGIQ]*R: a SYN, then the originator's RST, nothing else */
+                bool pattern = (fo & TH_SYN) && !(fo & (TH_ACK | TH_FIN)) && !(fr & TH_SYN);
+                st = pattern ? CONN_STATE_RSTOS0 : CONN_STATE_OTH;
+            } else {
+                st = CONN_STATE_RSTO;
+            }
+        } else if (os == TCP_CLOSED && rs == TCP_CLOSED) {
+            st = CONN_STATE_SF;
+        } else if (os == TCP_CLOSED) {
+            st = r_inact ? CONN_STATE_SH : CONN_STATE_S2;
+        } else if (rs == TCP_CLOSED) {
+            st = o_inact ? CONN_STATE_SHR : CONN_STATE_S3;
+        } else if (os == TCP_SYN_SENT && rs == TCP_INACTIVE) {
+            st = CONN_STATE_S0;
+        } else if (os == TCP_ESTABLISHED && rs == TCP_ESTABLISHED) {
+            st = CONN_STATE_S1;
+        } else {
+            st = CONN_STATE_OTH;
+        }
+        r->conn_state = st;
+        break;
+    }
+    case CONN_PROTO_UDP:
+        if (fs->pkts[o])
+            hist_add(r, &n, 'D');
+        if (fs->pkts[p])
+            hist_add(r, &n, 'd');
+        r->conn_state = fs->pkts[o] && fs->pkts[p] ? CONN_STATE_SF
+                        : fs->pkts[o]             ? CONN_STATE_S0
+                        : fs->pkts[p]             ? CONN_STATE_SHR
+                                                  : CONN_STATE_OTH;
+        break;
+    default:
+        r->conn_state = CONN_STATE_OTH;
+        break;
+    }
+}

@@ -1,0 +1,312 @@
+/*
+ * Check suite for connections built from flow records: stitching of
+ * uniflows and active-timeout pieces, originator choice, conn_state and
+ * history reconstructed from TCP flags, counters, and expiry.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn/conn.h"
+#include "core/netset.h"
+
+static conn_builder_t *cb;
+static conn_config_t cfg;
+static uid_gen_t uids;
+static weird_counters_t weirds;
+static GArray *rows;
+
+static void
+collect(const conn_record_t *rec, void *user)
+{
+    g_array_append_val((GArray *)user, *rec);
+}
+
+static void
+setup(void)
+{
+    conn_config_defaults(&cfg);
+    uid_gen_init_seed(&uids, 7);
+    memset(&weirds, 0, sizeof(weirds));
+    rows = g_array_new(FALSE, TRUE, sizeof(conn_record_t));
+    cb = conn_builder_new(&cfg, &uids, &weirds, collect, rows);
+}
+
+static void
+teardown(void)
+{
+    conn_builder_free(cb);
+    g_array_free(rows, TRUE);
+}
+
+#define F_S TH_SYN
+#define F_A TH_ACK
+#define F_F TH_FIN
+#define F_R TH_RST
+#define F_P TH_PUSH
+
+static flow_obs_t
+flow(const char *src, uint16_t sport, const char *dst, uint16_t dport, uint8_t proto, double start,
+     double end, uint64_t pkts, uint64_t octets, uint8_t flags)
+{
+    flow_obs_t f;
+    memset(&f, 0, sizeof(f));
+    f.ip_version = strchr(src, ':') ? 6 : 4;
+    f.proto = proto;
+    ck_assert(addr_parse(src, f.src));
+    ck_assert(addr_parse(dst, f.dst));
+    f.sport = sport;
+    f.dport = dport;
+    f.start = start;
+    f.end = end;
+    f.pkts = pkts;
+    f.octets = octets;
+    f.flags = flags;
+    f.end_reason = FLOW_END_IDLE;
+    return f;
+}
+
+static const conn_record_t *
+only_row(void)
+{
+    conn_builder_flush(cb);
+    ck_assert_uint_eq(rows->len, 1);
+    return &g_array_index(rows, conn_record_t, 0);
+}
+
+START_TEST(biflow_full_session_is_sf)
+{
+    flow_obs_t f = flow("10.0.0.1", 40000, "192.0.2.1", 80, 6, 100.0, 101.5, 6, 560, F_S | F_A | F_P | F_F);
+    f.has_reverse = true;
+    f.rev_pkts = 5;
+    f.rev_octets = 2700;
+    f.rev_flags = F_S | F_A | F_P | F_F;
+    f.has_initial_flags = true;
+    f.initial_flags = F_S;
+    f.rev_initial_flags = F_S | F_A;
+    conn_builder_flow(cb, &f);
+    const conn_record_t *r = only_row();
+    ck_assert_str_eq(conn_state_name(r->conn_state), "SF");
+    ck_assert_str_eq(r->history, "ShADadFf");
+    ck_assert_uint_eq(r->orig_pkts, 6);
+    ck_assert_uint_eq(r->orig_ip_bytes, 560);
+    ck_assert_uint_eq(r->resp_pkts, 5);
+    ck_assert_uint_eq(r->resp_ip_bytes, 2700);
+    ck_assert_uint_eq(r->orig_bytes, 560 - 6 * 40);
+    ck_assert_uint_eq(r->orig_p, 40000);
+    ck_assert(r->has_duration);
+    ck_assert_double_eq_tol(r->duration, 1.5, 1e-9);
+    ck_assert_double_eq_tol(r->ts, 100.0, 1e-9);
+}
+END_TEST
+
+START_TEST(uniflows_stitch_in_either_order)
+{
+    /* the responder's record arrives first; its start is later */
+    flow_obs_t b = flow("192.0.2.1", 80, "10.0.0.1", 40000, 6, 100.2, 101.4, 5, 2700,
+                        F_S | F_A | F_P | F_F);
+    flow_obs_t a = flow("10.0.0.1", 40000, "192.0.2.1", 80, 6, 100.0, 101.5, 6, 560,
+                        F_S | F_A | F_P | F_F);
+    conn_builder_flow(cb, &b);
+    conn_builder_flow(cb, &a);
+    const conn_record_t *r = only_row();
+    ck_assert_uint_eq(r->orig_p, 40000);
+    ck_assert_str_eq(conn_state_name(r->conn_state), "SF");
+    ck_assert_str_eq(r->history, "ShADadFf");
+    ck_assert_uint_eq(r->orig_pkts, 6);
+    ck_assert_uint_eq(r->resp_pkts, 5);
+    ck_assert_double_eq_tol(r->duration, 1.5, 1e-9);
+}
+END_TEST
+
+START_TEST(syn_decides_orig_over_start_time)
+{
+    /* clocks say the server started first, initial flags say otherwise */
+    flow_obs_t a = flow("10.0.0.1", 40000, "192.0.2.1", 80, 6, 100.3, 101.5, 6, 560,
+                        F_S | F_A | F_F);
+    a.has_initial_flags = true;
+    a.initial_flags = F_S;
+    flow_obs_t b = flow("192.0.2.1", 80, "10.0.0.1", 40000, 6, 100.0, 101.4, 5, 2700,
+                        F_S | F_A | F_F);
+    b.has_initial_flags = true;
+    b.initial_flags = F_S | F_A;
+    conn_builder_flow(cb, &b);
+    conn_builder_flow(cb, &a);
+    const conn_record_t *r = only_row();
+    ck_assert_uint_eq(r->orig_p, 40000);
+    ck_assert_str_eq(r->history, "^ShADadFf");
+}
+END_TEST
+
+START_TEST(reject_and_attempt)
+{
+    flow_obs_t a = flow("10.0.0.1", 40001, "192.0.2.1", 81, 6, 10.0, 10.0, 1, 60, F_S);
+    flow_obs_t b = flow("192.0.2.1", 81, "10.0.0.1", 40001, 6, 10.01, 10.01, 1, 40, F_R | F_A);
+    flow_obs_t s = flow("10.0.0.1", 40002, "192.0.2.1", 82, 6, 11.0, 14.0, 3, 180, F_S);
+    conn_builder_flow(cb, &a);
+    conn_builder_flow(cb, &b);
+    conn_builder_flow(cb, &s);
+    conn_builder_flush(cb);
+    ck_assert_uint_eq(rows->len, 2);
+    for (guint i = 0; i < rows->len; i++) {
+        const conn_record_t *r = &g_array_index(rows, conn_record_t, i);
+        if (r->resp_p == 81) {
+            ck_assert_str_eq(conn_state_name(r->conn_state), "REJ");
+            ck_assert_str_eq(r->history, "Sar");
+        } else {
+            ck_assert_str_eq(conn_state_name(r->conn_state), "S0");
+            ck_assert_str_eq(r->history, "S");
+            ck_assert_uint_eq(r->orig_pkts, 3);
+        }
+    }
+}
+END_TEST
+
+START_TEST(states_from_flags)
+{
+    struct {
+        uint8_t fo, fr;
+        const char *state;
+    } cases[] = {
+        {F_S | F_A, F_S | F_A, "S1"},
+        {F_S | F_A | F_F, F_S | F_A, "S2"},
+        {F_S | F_A, F_S | F_A | F_F, "S3"},
+        {F_S | F_A | F_R, F_S | F_A, "RSTO"},
+        {F_S | F_A, F_S | F_A | F_R, "RSTR"},
+        {F_S | F_R, 0, "RSTOS0"},
+        {F_S | F_F, 0, "SH"},
+        {F_A | F_P, F_A | F_P, "OTH"},
+        {F_A, F_A | F_R, "RSTRH"},
+        {F_A | F_P, F_A | F_F, "SHR"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char dst[32];
+        g_snprintf(dst, sizeof(dst), "192.0.2.%zu", i + 10);
+        flow_obs_t a = flow("10.0.0.1", 40000, dst, 80, 6, 10.0 + i, 11.0 + i, 3, 400, cases[i].fo);
+        conn_builder_flow(cb, &a);
+        if (cases[i].fr) {
+            flow_obs_t b = flow(dst, 80, "10.0.0.1", 40000, 6, 10.1 + i, 11.0 + i, 3, 400,
+                                cases[i].fr);
+            conn_builder_flow(cb, &b);
+        }
+    }
+    conn_builder_flush(cb);
+    ck_assert_uint_eq(rows->len, G_N_ELEMENTS(cases));
+    for (guint i = 0; i < rows->len; i++) {
+        const conn_record_t *r = &g_array_index(rows, conn_record_t, i);
+        size_t idx = (size_t)(r->resp_h[15] - 10);
+        ck_assert_msg(strcmp(conn_state_name(r->conn_state), cases[idx].state) == 0,
+                      "case %zu: got %s want %s (history %s)", idx,
+                      conn_state_name(r->conn_state), cases[idx].state, r->history);
+    }
+}
+END_TEST
+
+START_TEST(active_timeout_pieces_merge)
+{
+    flow_obs_t p1 = flow("10.0.0.1", 40000, "192.0.2.1", 443, 6, 1000.0, 2800.0, 1000, 100000,
+                         F_S | F_A | F_P);
+    p1.end_reason = FLOW_END_ACTIVE;
+    flow_obs_t p2 = flow("10.0.0.1", 40000, "192.0.2.1", 443, 6, 2800.5, 3000.0, 500, 50000,
+                         F_A | F_P | F_F);
+    conn_builder_flow(cb, &p1);
+    /* within flow_active_timeout: still the same connection */
+    conn_builder_flow(cb, &p2);
+    const conn_record_t *r = only_row();
+    ck_assert_uint_eq(r->orig_pkts, 1500);
+    ck_assert_uint_eq(r->orig_ip_bytes, 150000);
+    ck_assert_double_eq_tol(r->duration, 2000.0, 1e-9);
+}
+END_TEST
+
+START_TEST(linger_expires_finished_flows)
+{
+    flow_obs_t a = flow("10.0.0.1", 5000, "192.0.2.53", 53, 17, 10.0, 10.1, 1, 60, 0);
+    flow_obs_t b = flow("192.0.2.53", 53, "10.0.0.1", 5000, 17, 10.05, 10.1, 1, 120, 0);
+    conn_builder_flow(cb, &a);
+    conn_builder_flow(cb, &b);
+    conn_builder_advance(cb, 10.1 + cfg.flow_linger - 1);
+    ck_assert_uint_eq(rows->len, 0);
+    conn_builder_advance(cb, 10.1 + cfg.flow_linger + 0.5);
+    ck_assert_uint_eq(rows->len, 1);
+    const conn_record_t *r = &g_array_index(rows, conn_record_t, 0);
+    ck_assert_str_eq(conn_state_name(r->conn_state), "SF");
+    ck_assert_str_eq(r->history, "Dd");
+    ck_assert_uint_eq(r->orig_bytes, 60 - 28);
+    ck_assert_uint_eq(r->resp_bytes, 120 - 28);
+}
+END_TEST
+
+START_TEST(exporters_are_kept_apart)
+{
+    flow_obs_t a = flow("10.0.0.1", 5000, "192.0.2.9", 9999, 17, 10.0, 10.1, 1, 60, 0);
+    conn_builder_flow(cb, &a);
+    a.exporter_id = 3;
+    conn_builder_flow(cb, &a);
+    conn_builder_flush(cb);
+    ck_assert_uint_eq(rows->len, 2);
+}
+END_TEST
+
+START_TEST(icmp_echo_from_type_code)
+{
+    flow_obs_t a = flow("10.0.0.1", 0, "192.0.2.1", 8 << 8, 1, 10.0, 12.0, 3, 3 * 84, 0);
+    flow_obs_t b = flow("192.0.2.1", 0, "10.0.0.1", 0 << 8, 1, 10.01, 12.01, 3, 3 * 84, 0);
+    conn_builder_flow(cb, &a);
+    conn_builder_flow(cb, &b);
+    const conn_record_t *r = only_row();
+    ck_assert_int_eq(r->proto, CONN_PROTO_ICMP);
+    ck_assert_uint_eq(r->orig_p, 8);
+    ck_assert_uint_eq(r->resp_p, 0);
+    ck_assert_uint_eq(r->orig_bytes, 3 * 56);
+    ck_assert_str_eq(conn_state_name(r->conn_state), "OTH");
+}
+END_TEST
+
+START_TEST(sampling_scales_only_when_asked)
+{
+    flow_obs_t a = flow("10.0.0.1", 5000, "192.0.2.9", 9999, 17, 10.0, 10.1, 2, 200, 0);
+    a.sampling_interval = 100;
+    conn_builder_flow(cb, &a);
+    conn_builder_flush(cb);
+    ck_assert_uint_eq(g_array_index(rows, conn_record_t, 0).orig_pkts, 2);
+    teardown();
+    setup();
+    cfg.flow_scale_sampled = true;
+    conn_builder_free(cb);
+    cb = conn_builder_new(&cfg, &uids, &weirds, collect, rows);
+    conn_builder_flow(cb, &a);
+    conn_builder_flush(cb);
+    ck_assert_uint_eq(g_array_index(rows, conn_record_t, 0).orig_pkts, 200);
+}
+END_TEST
+
+static Suite *
+flowconn_suite(void)
+{
+    Suite *s = suite_create("flowconn");
+    TCase *tc = tcase_create("flows");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, biflow_full_session_is_sf);
+    tcase_add_test(tc, uniflows_stitch_in_either_order);
+    tcase_add_test(tc, syn_decides_orig_over_start_time);
+    tcase_add_test(tc, reject_and_attempt);
+    tcase_add_test(tc, states_from_flags);
+    tcase_add_test(tc, active_timeout_pieces_merge);
+    tcase_add_test(tc, linger_expires_finished_flows);
+    tcase_add_test(tc, exporters_are_kept_apart);
+    tcase_add_test(tc, icmp_echo_from_type_code);
+    tcase_add_test(tc, sampling_scales_only_when_asked);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(flowconn_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
