@@ -8,5 +8,6 @@ include tests/output.mk
 include tests/conn.mk
 TESTS += tests/conformance.sh
 EXTRA_DIST += tests/conformance.sh tests/conformance.floor tests/run
+include tests/ipfix.mk
 TESTS += tests/samples.sh
 EXTRA_DIST += tests/samples.sh tests/data/golden
