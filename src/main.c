@@ -22,6 +22,7 @@
 #include "core/pipeline.h"
 #include "core/weird.h"
 #include "decode/decode.h"
+#include "ipfix/collector.h"
 #include "output/writer.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -35,6 +36,8 @@ on_signal(int sig)
 
 typedef struct {
     gchar *read_file;
+    gchar *ipfix_file;
+    gchar *templates_dir;
     gboolean ignore_checksums;
     gchar *bpf;
     gchar *logdir;
@@ -50,6 +53,11 @@ typedef struct {
     gboolean version;
     gchar **rest;
 } options_t;
+
+typedef struct {
+    conn_builder_t *cb;
+    uint64_t flows;
+} flow_ctx_t;
 
 typedef struct {
     writer_t *writer;
@@ -127,6 +135,67 @@ on_packet(void *user, int dlt, double ts, const uint8_t *data, uint32_t caplen, 
         progress_tick(rc->progress, false);
 }
 
+/* GOption hands over every string it parsed. */
+static void
+options_clear(options_t *o)
+{
+    g_free(o->read_file);
+    g_free(o->ipfix_file);
+    g_free(o->templates_dir);
+    g_free(o->bpf);
+    g_free(o->logdir);
+    g_free(o->format);
+    g_free(o->local_nets);
+    g_free(o->server_ports);
+    g_free(o->ignore_cksum_nets);
+    g_free(o->seed_file);
+    g_strfreev(o->rest);
+}
+
+static void
+on_flow(const flow_obs_t *f, void *user)
+{
+    flow_ctx_t *fc = user;
+    fc->flows++;
+    conn_builder_flow(fc->cb, f);
+}
+
+/* Offline flow input: an IPFIX file read to its end through the collector,
+ * every record into the same connection builder.  Per-exporter anomalies
+ * are summarized on stderr. */
+static bool
+run_ipfix_file(const options_t *o, conn_builder_t *cb, uint64_t *flows)
+{
+    GError *err = NULL;
+    flow_ctx_t fc = {.cb = cb};
+    ipfix_collector_config_t icfg = {.templates_dir = o->templates_dir};
+    ipfix_collector_t *col = ipfix_collector_new(&icfg, on_flow, &fc, &err);
+    if (!col || !ipfix_collector_add_file(col, o->ipfix_file, &err)) {
+        fprintf(stderr, "connlogd: %s\n", err->message);
+        g_clear_error(&err);
+        ipfix_collector_free(col);
+        return false;
+    }
+    while (!stop_requested && ipfix_collector_poll(col, 1000) >= 0)
+        ;
+    *flows = fc.flows;
+    if (!o->quiet) {
+        GArray *ex = ipfix_collector_stats(col);
+        for (guint i = 0; i < ex->len; i++) {
+            const ipfix_exporter_stats_t *e = &g_array_index(ex, ipfix_exporter_stats_t, i);
+            for (int k = 0; k < IPFIX_CTR_COUNT; k++)
+                if (k != IPFIX_CTR_MESSAGES && k != IPFIX_CTR_FLOWS &&
+                    k != IPFIX_CTR_TEMPLATES && k != IPFIX_CTR_OPTIONS && e->n[k])
+                    fprintf(stderr, "  exporter %s domain %u: %s %" G_GUINT64_FORMAT "\n",
+                            e->address, e->obs_domain, ipfix_counter_name((ipfix_counter_t)k),
+                            e->n[k]);
+        }
+        g_array_unref(ex);
+    }
+    ipfix_collector_free(col);
+    return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -134,6 +203,10 @@ main(int argc, char **argv)
     GOptionEntry entries[] = {
         {"read", 'r', 0, G_OPTION_ARG_FILENAME, &o.read_file,
          "Read packets from a pcap/pcapng FILE ('-' for stdin)", "FILE"},
+        {"ipfix-file", 0, 0, G_OPTION_ARG_FILENAME, &o.ipfix_file,
+         "Read IPFIX records from FILE ('-' for stdin)", "FILE"},
+        {"templates-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.templates_dir,
+         "Information-element definitions (*.ies) to load", "DIR"},
         {"ignore-checksums", 'C', 0, G_OPTION_ARG_NONE, &o.ignore_checksums,
          "Do not verify checksums (Zeek's -C)", NULL},
         {"filter", 'f', 0, G_OPTION_ARG_STRING, &o.bpf, "BPF capture filter", "BPF"},
@@ -174,8 +247,8 @@ main(int argc, char **argv)
         printf("connlogd %s\n", PACKAGE_VERSION);
         return 0;
     }
-    if (!o.read_file)
-        die_usage("no input: give -r FILE");
+    if (!o.read_file && !o.ipfix_file)
+        die_usage("no input: give -r FILE or --ipfix-file FILE");
 
     conn_config_t cfg;
     conn_config_defaults(&cfg);
@@ -227,14 +300,17 @@ main(int argc, char **argv)
     }
 
     weird_counters_t weirds = {{0}};
-    pcapsrc_t *src = pcapsrc_open_offline(o.read_file, o.bpf, &weirds, &err);
-    if (!src) {
-        fprintf(stderr, "connlogd: %s\n", err->message);
-        return 2;
+    pcapsrc_t *src = NULL;
+    if (o.read_file) {
+        src = pcapsrc_open_offline(o.read_file, o.bpf, &weirds, &err);
+        if (!src) {
+            fprintf(stderr, "connlogd: %s\n", err->message);
+            return 2;
+        }
+        if (!decode_dlt_supported(pcapsrc_dlt(src)))
+            fprintf(stderr, "connlogd: warning: %s: link type %d is not one we decode\n",
+                    o.read_file, pcapsrc_dlt(src));
     }
-    if (!decode_dlt_supported(pcapsrc_dlt(src)))
-        fprintf(stderr, "connlogd: warning: %s: link type %d is not one we decode\n",
-                o.read_file, pcapsrc_dlt(src));
 
     const char *logdir = o.logdir ? o.logdir : ".";
     writer_t *w = writer_open(logdir, fmt, &err);
@@ -255,27 +331,33 @@ main(int argc, char **argv)
     sink_ctx_t sink = {.writer = w};
     conn_builder_t *cb = conn_builder_new(&cfg, &uids, &weirds, sink_write, &sink);
     pipeline_t pipe = {.dec = dec, .cb = cb};
-    progress_t progress = {.enabled = !o.quiet && isatty(STDERR_FILENO),
+    progress_t progress = {.enabled = src && !o.quiet && isatty(STDERR_FILENO),
                            .started = g_get_monotonic_time(),
                            .src = src,
                            .pipe = &pipe,
                            .cb = cb};
     reader_ctx_t rctx = {.pipe = &pipe, .progress = &progress};
+    int rc = 0;
 
     gint64 t0 = g_get_monotonic_time();
-    bool complete = pcapsrc_run(src, on_packet, &rctx, (volatile int *)&stop_requested, &err);
-    progress_tick(&progress, true);
-    if (!complete) {
-        fprintf(stderr, "connlogd: warning: %s: %s; logging what came before\n", o.read_file,
-                err->message);
-        g_clear_error(&err);
+    if (src) {
+        bool complete =
+            pcapsrc_run(src, on_packet, &rctx, (volatile int *)&stop_requested, &err);
+        progress_tick(&progress, true);
+        if (!complete) {
+            fprintf(stderr, "connlogd: warning: %s: %s; logging what came before\n",
+                    o.read_file, err->message);
+            g_clear_error(&err);
+        }
     }
+    uint64_t flows = 0;
+    if (o.ipfix_file && !run_ipfix_file(&o, cb, &flows))
+        rc = 2;
     conn_builder_flush(cb);
     double secs = (g_get_monotonic_time() - t0) / 1e6;
 
     conn_stats_t st;
     conn_builder_stats(cb, &st);
-    int rc = 0;
     g_autofree char *path = g_strdup(writer_path(w));
     if (!writer_close(w, &err)) {
         fprintf(stderr, "connlogd: %s\n", err->message);
@@ -293,9 +375,9 @@ main(int argc, char **argv)
     if (!o.quiet) {
         fprintf(stderr,
                 "connlogd: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
-                " connections logged, peak %" G_GUINT64_FORMAT " active, %" G_GUINT64_FORMAT
-                " weirds, %.2f s -> %s\n",
-                pipe.packets, st.logged, st.peak_active, total_weirds, secs, path);
+                " flow records, %" G_GUINT64_FORMAT " connections logged, peak %" G_GUINT64_FORMAT
+                " active, %" G_GUINT64_FORMAT " weirds, %.2f s -> %s\n",
+                pipe.packets, flows, st.logged, st.peak_active, total_weirds, secs, path);
         for (int k = 0; k < WEIRD_COUNT; k++)
             if (weirds.n[k])
                 fprintf(stderr, "  weird %-32s %" G_GUINT64_FORMAT "\n",
@@ -307,5 +389,6 @@ main(int argc, char **argv)
     pcapsrc_free(src);
     netset_free(local);
     netset_free(nocksum);
+    options_clear(&o);
     return rc;
 }

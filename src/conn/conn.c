@@ -22,10 +22,12 @@
 
 #define SLAB_CHUNK 4096
 
+/* The timer heap holds each connection at most once, keyed by its
+ * earliest armed timer; conn_t.heap_pos tracks the entry so that re-arming
+ * and removal update it in place and nothing stale accumulates. */
 typedef struct {
     double t;
     conn_t *c;
-    uint32_t gen;
 } heap_ent_t;
 
 /* An IP-in-IP or GRE tunnel: no conn.log row of its own, but a uid that the
@@ -60,6 +62,9 @@ struct conn_builder {
     svc_engine_t *svc;
 
     seq_block_t *block_pool;   /* free TCP_MAX_BLOCKS arrays, linked through [0].seq */
+    tcp_state_t *tcp_pool;     /* free TCP states, linked through their first bytes */
+    void **tcp_chunks;
+    uint32_t n_tcp_chunks;
 
     double now;
     bool have_now;
@@ -115,6 +120,14 @@ conn_builder_weirds(conn_builder_t *cb)
 /* ------------------------------------------------------------------ */
 /* history                                                              */
 
+static conn_ext_t *
+conn_ext(conn_t *c)
+{
+    if (!c->ext)
+        c->ext = g_try_new0(conn_ext_t, 1);
+    return c->ext;
+}
+
 void
 conn_add_history(conn_builder_t *cb, conn_t *c, char code)
 {
@@ -122,8 +135,27 @@ conn_add_history(conn_builder_t *cb, conn_t *c, char code)
         weird_bump(cb->weirds, WEIRD_HISTORY_TRUNCATED);
         return;
     }
-    c->hist[c->hist_len++] = code;
-    c->hist[c->hist_len] = '\0';
+    if (c->hist_len < CONN_HIST_INLINE) {
+        c->hist[c->hist_len++] = code;
+        c->hist[c->hist_len] = '\0';
+        return;
+    }
+    conn_ext_t *x = conn_ext(c);
+    if (!x) {
+        weird_bump(cb->weirds, WEIRD_HISTORY_TRUNCATED);
+        return;
+    }
+    x->hist_more[c->hist_len++ - CONN_HIST_INLINE] = code;
+}
+
+void
+conn_history(const conn_t *c, char *buf)
+{
+    size_t n = c->hist_len < CONN_HIST_INLINE ? c->hist_len : CONN_HIST_INLINE;
+    memcpy(buf, c->hist, n);
+    if (c->hist_len > CONN_HIST_INLINE && c->ext)
+        memcpy(buf + n, c->ext->hist_more, c->hist_len - n), n = c->hist_len;
+    buf[n] = '\0';
 }
 
 bool
@@ -153,36 +185,37 @@ conn_scaled_history(conn_builder_t *cb, conn_t *c, char code, uint32_t *counter)
 /* ------------------------------------------------------------------ */
 /* timers                                                               */
 
-/* A 4-ary min-heap: half the depth of a binary heap and each level's
- * children share a cache line or two, which matters when every TCP
- * connection's expire timer fires every tcp_session_timer seconds. */
+/* A 4-ary min-heap: half the depth of a binary heap, and siblings share
+ * cache lines; every TCP connection's expire timer fires every
+ * tcp_session_timer seconds, so this is a hot structure. */
 #define HEAP_D 4
 
-static void
-heap_push(conn_builder_t *cb, double t, conn_t *c)
+static inline void
+heap_set(conn_builder_t *cb, size_t i, heap_ent_t e)
 {
-    if (cb->heap_len == cb->heap_cap) {
-        cb->heap_cap = cb->heap_cap ? cb->heap_cap * 2 : 1024;
-        cb->heap = g_renew(heap_ent_t, cb->heap, cb->heap_cap);
-    }
-    size_t i = cb->heap_len++;
-    heap_ent_t e = {t, c, c->gen};
-    while (i > 0) {
-        size_t parent = (i - 1) / HEAP_D;
-        if (cb->heap[parent].t <= t)
-            break;
-        cb->heap[i] = cb->heap[parent];
-        i = parent;
-    }
     cb->heap[i] = e;
+    e.c->heap_pos = (uint32_t)i;
 }
 
-static heap_ent_t
-heap_pop(conn_builder_t *cb)
+static void
+heap_sift_up(conn_builder_t *cb, size_t i)
 {
-    heap_ent_t top = cb->heap[0];
-    heap_ent_t last = cb->heap[--cb->heap_len];
-    size_t i = 0, n = cb->heap_len;
+    heap_ent_t e = cb->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / HEAP_D;
+        if (cb->heap[parent].t <= e.t)
+            break;
+        heap_set(cb, i, cb->heap[parent]);
+        i = parent;
+    }
+    heap_set(cb, i, e);
+}
+
+static void
+heap_sift_down(conn_builder_t *cb, size_t i)
+{
+    heap_ent_t e = cb->heap[i];
+    size_t n = cb->heap_len;
     for (;;) {
         size_t first = HEAP_D * i + 1;
         if (first >= n)
@@ -192,23 +225,73 @@ heap_pop(conn_builder_t *cb)
         for (size_t k = first + 1; k < end; k++)
             if (cb->heap[k].t < cb->heap[m].t)
                 m = k;
-        if (cb->heap[m].t >= last.t)
+        if (cb->heap[m].t >= e.t)
             break;
-        cb->heap[i] = cb->heap[m];
+        heap_set(cb, i, cb->heap[m]);
         i = m;
     }
-    if (n > 0)
-        cb->heap[i] = last;
-    return top;
+    heap_set(cb, i, e);
+}
+
+static void
+heap_remove(conn_builder_t *cb, conn_t *c)
+{
+    uint32_t i = c->heap_pos;
+    if (i == HEAP_NONE)
+        return;
+    c->heap_pos = HEAP_NONE;
+    heap_ent_t last = cb->heap[--cb->heap_len];
+    if (i == cb->heap_len)
+        return;
+    double old = cb->heap[i].t;
+    heap_set(cb, i, last);
+    if (last.t < old)
+        heap_sift_up(cb, i);
+    else
+        heap_sift_down(cb, i);
+}
+
+/* Put @p c in the heap at time @p t, or move it there. */
+static void
+heap_update(conn_builder_t *cb, conn_t *c, double t)
+{
+    if (c->heap_pos != HEAP_NONE) {
+        size_t i = c->heap_pos;
+        double old = cb->heap[i].t;
+        if (t == old)
+            return;
+        cb->heap[i].t = t;
+        if (t < old)
+            heap_sift_up(cb, i);
+        else
+            heap_sift_down(cb, i);
+        return;
+    }
+    if (cb->heap_len == cb->heap_cap) {
+        cb->heap_cap = cb->heap_cap ? cb->heap_cap * 2 : 1024;
+        cb->heap = g_renew(heap_ent_t, cb->heap, cb->heap_cap);
+    }
+    size_t i = cb->heap_len++;
+    cb->heap[i] = (heap_ent_t){t, c};
+    heap_sift_up(cb, i);
+}
+
+static inline bool
+has_tcp_timers(const conn_t *c)
+{
+    return c->src_id == 0 && c->transport == CONN_PROTO_TCP && c->u.tcp;
 }
 
 static double
-conn_next_timer(const conn_t *c)
+conn_next_timer(conn_t *c)
 {
-    double next = 0;
-    for (int k = 0; k < TMR_COUNT; k++)
-        if (c->timer[k] > 0 && (next == 0 || c->timer[k] < next))
-            next = c->timer[k];
+    double next = c->inact_at;
+    if (has_tcp_timers(c))
+        for (int k = 0; k < TMR_INACT; k++) {
+            double t = c->u.tcp->tmr[k];
+            if (t > 0 && (next == 0 || t < next))
+                next = t;
+        }
     return next;
 }
 
@@ -217,11 +300,9 @@ conn_schedule(conn_builder_t *cb, conn_t *c)
 {
     double next = conn_next_timer(c);
     if (next == 0)
-        return;
-    if (c->sched == 0 || next < c->sched) {
-        c->sched = next;
-        heap_push(cb, next, c);
-    }
+        heap_remove(cb, c);
+    else
+        heap_update(cb, c, next);
 }
 
 void
@@ -239,19 +320,19 @@ conn_builder_svc(conn_builder_t *cb)
 void
 conn_set_timer(conn_builder_t *cb, conn_t *c, int kind, double t)
 {
-    /* Connection::AddTimer: after CancelTimers no new timer is installed. */
-    if (c->timers_canceled || c->removed)
+    if (c->removed)
         return;
-    c->timer[kind] = t;
+    *conn_timer(c, kind) = t;
     conn_schedule(cb, c);
 }
 
 void
 conn_cancel_timers(conn_t *c)
 {
-    for (int k = 0; k < TMR_COUNT; k++)
-        c->timer[k] = 0;
-    c->timers_canceled = true;
+    c->inact_at = 0;
+    if (has_tcp_timers(c))
+        for (int k = 0; k < TMR_INACT; k++)
+            c->u.tcp->tmr[k] = 0;
 }
 
 void
@@ -259,7 +340,7 @@ conn_set_inactivity_timeout(conn_builder_t *cb, conn_t *c, double timeout)
 {
     if (timeout == c->inact_timeout)
         return;
-    c->timer[TMR_INACT] = 0;
+    c->inact_at = 0;
     if (timeout > 0)
         conn_set_timer(cb, c, TMR_INACT, c->last_time + timeout);
     c->inact_timeout = timeout;
@@ -272,18 +353,22 @@ conn_run_timers(conn_builder_t *cb, conn_t *c, double now)
     for (;;) {
         int kind = -1;
         double best = 0;
-        for (int k = 0; k < TMR_COUNT; k++) {
-            if (c->timer[k] > 0 && c->timer[k] <= now && (kind < 0 || c->timer[k] < best)) {
+        for (int k = has_tcp_timers(c) ? 0 : TMR_INACT; k < TMR_COUNT; k++) {
+            double tk = *conn_timer(c, k);
+            if (tk > 0 && tk <= now && (kind < 0 || tk < best)) {
                 kind = k;
-                best = c->timer[k];
+                best = tk;
             }
         }
         if (kind < 0)
             break;
-        c->timer[kind] = 0;
+        *conn_timer(c, kind) = 0;
         switch (kind) {
-        case TMR_ATTEMPT:
-            tcp_attempt_timer(cb, c, now);
+        case TMR_AUX:
+            if (c->u.tcp->aux_is_delete)
+                conn_remove(cb, c); /* ConnDeleteTimer after tcp_close_delay */
+            else
+                tcp_attempt_timer(cb, c, now);
             break;
         case TMR_EXPIRE0:
         case TMR_EXPIRE1:
@@ -295,9 +380,6 @@ conn_run_timers(conn_builder_t *cb, conn_t *c, double now)
                 conn_remove(cb, c);
             else
                 conn_set_timer(cb, c, TMR_INACT, c->last_time + c->inact_timeout);
-            break;
-        case TMR_DELETE:
-            conn_remove(cb, c);
             break;
         }
         if (c->removed)
@@ -312,11 +394,8 @@ static void
 run_due(conn_builder_t *cb, double now)
 {
     while (cb->heap_len > 0 && cb->heap[0].t <= now) {
-        heap_ent_t e = heap_pop(cb);
-        conn_t *c = e.c;
-        if (c->gen != e.gen || c->sched != e.t)
-            continue; /* stale: the conn was freed or rescheduled */
-        c->sched = 0;
+        conn_t *c = cb->heap[0].c;
+        heap_remove(cb, c);
         conn_run_timers(cb, c, now);
         if (c->removed)
             slab_free(cb, c);
@@ -333,6 +412,36 @@ conn_builder_advance(conn_builder_t *cb, double now)
         cb->have_now = true;
     }
     run_due(cb, now);
+}
+
+#define TCP_CHUNK 1024
+
+tcp_state_t *
+conn_tcp_alloc(conn_builder_t *cb)
+{
+    if (!cb->tcp_pool) {
+        tcp_state_t *chunk = g_try_new(tcp_state_t, TCP_CHUNK);
+        if (!chunk)
+            return NULL;
+        cb->tcp_chunks = g_renew(void *, cb->tcp_chunks, cb->n_tcp_chunks + 1);
+        cb->tcp_chunks[cb->n_tcp_chunks++] = chunk;
+        for (int i = 0; i < TCP_CHUNK; i++) {
+            memcpy(&chunk[i], &cb->tcp_pool, sizeof(void *));
+            cb->tcp_pool = &chunk[i];
+        }
+        cb->stats.bytes_in_use += sizeof(tcp_state_t) * TCP_CHUNK;
+    }
+    tcp_state_t *t = cb->tcp_pool;
+    memcpy(&cb->tcp_pool, t, sizeof(void *));
+    memset(t, 0, sizeof(*t));
+    return t;
+}
+
+void
+conn_tcp_free(conn_builder_t *cb, tcp_state_t *t)
+{
+    memcpy(t, &cb->tcp_pool, sizeof(void *));
+    cb->tcp_pool = t;
 }
 
 seq_block_t *
@@ -379,17 +488,20 @@ slab_alloc(conn_builder_t *cb)
     uint32_t gen = c->gen;
     memset(c, 0, sizeof(*c));
     c->gen = gen + 1;
+    c->heap_pos = HEAP_NONE;
     return c;
 }
 
 static void
 slab_free(conn_builder_t *cb, conn_t *c)
 {
-    tcp_conn_free(cb, c);
-    g_free(c->flow);
-    c->flow = NULL;
-    g_free(c->parents);
-    c->parents = NULL;
+    if (c->src_id)
+        g_free(c->u.flow);
+    else if (c->transport == CONN_PROTO_TCP)
+        tcp_conn_free(cb, c);
+    memset(&c->u, 0, sizeof(c->u));
+    g_free(c->ext);
+    c->ext = NULL;
     c->gen++;
     c->next_free = cb->free_list;
     cb->free_list = c;
@@ -509,6 +621,9 @@ table_delete(conn_builder_t *cb, conn_t *c)
 static void
 packet_fill_record(const conn_t *c, conn_record_t *r)
 {
+    conn_history(c, r->history);
+    if (c->transport == CONN_PROTO_TCP)
+        r->missed_bytes = c->u.tcp->missed_bytes;
     double duration = c->last_time - c->start_time;
     r->has_duration = duration > 0;
     r->duration = duration;
@@ -516,11 +631,11 @@ packet_fill_record(const conn_t *c, conn_record_t *r)
     case CONN_PROTO_TCP:
         r->orig_bytes = tcp_endpoint_size(c, 0);
         r->resp_bytes = tcp_endpoint_size(c, 1);
-        r->conn_state = tcp_conn_state(c, c->hist);
+        r->conn_state = tcp_conn_state(c, r->history);
         break;
     case CONN_PROTO_UDP:
-        r->orig_bytes = c->size[0];
-        r->resp_bytes = c->size[1];
+        r->orig_bytes = c->u.size[0];
+        r->resp_bytes = c->u.size[1];
         if (c->udp_active[0] && c->udp_active[1])
             r->conn_state = CONN_STATE_SF;
         else if (c->udp_active[0])
@@ -531,8 +646,8 @@ packet_fill_record(const conn_t *c, conn_record_t *r)
             r->conn_state = CONN_STATE_OTH;
         break;
     case CONN_PROTO_ICMP:
-        r->orig_bytes = c->size[0];
-        r->resp_bytes = c->size[1];
+        r->orig_bytes = c->u.size[0];
+        r->resp_bytes = c->u.size[1];
         r->conn_state = CONN_STATE_OTH;
         break;
     default:
@@ -540,9 +655,6 @@ packet_fill_record(const conn_t *c, conn_record_t *r)
         break;
     }
 
-    r->missed_bytes = c->missed_bytes;
-    memcpy(r->history, c->hist, c->hist_len);
-    r->history[c->hist_len] = '\0';
     r->orig_pkts = c->pkts[0];
     r->orig_ip_bytes = c->ip_bytes[0];
     r->resp_pkts = c->pkts[1];
@@ -554,7 +666,9 @@ fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
 {
     memset(r, 0, sizeof(*r));
     r->ts = c->start_time;
-    uid_format(c->uid, 'C', r->uid, sizeof(r->uid));
+    uint64_t w[2];
+    uid_words(cb->uids, c->uid_base, w);
+    uid_format(w, 'C', r->uid, sizeof(r->uid));
     memcpy(r->orig_h, orig_addr(c), 16);
     memcpy(r->resp_h, resp_addr(c), 16);
     r->orig_p = orig_port(c);
@@ -564,7 +678,7 @@ fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
 
     svc_format(&c->svc, r->service, sizeof(r->service));
 
-    if (c->flow)
+    if (c->src_id)
         flow_fill_record(cb, c, r);
     else
         packet_fill_record(c, r);
@@ -577,8 +691,8 @@ fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
         r->local_orig = r->local_resp = TRI_UNSET;
     }
     r->n_parents = c->n_parents;
-    for (int i = 0; i < c->n_parents; i++)
-        uid_format(c->parents[i], 'C', r->parents[i], sizeof(r->parents[i]));
+    for (int i = 0; i < c->n_parents && c->ext; i++)
+        uid_format(c->ext->parents[i], 'C', r->parents[i], sizeof(r->parents[i]));
 }
 
 void
@@ -588,6 +702,7 @@ conn_remove(conn_builder_t *cb, conn_t *c)
         return;
     c->removed = true;
     conn_cancel_timers(c);
+    heap_remove(cb, c);
     table_delete(cb, c);
     cb->count--;
     fill_record(cb, c, &cb->rec);
@@ -605,13 +720,14 @@ static void
 flip_roles(conn_builder_t *cb, conn_t *c, bool swap_counters)
 {
     c->orig_is_a ^= 1;
-    if (c->tcp)
+    if (!c->src_id && c->transport == CONN_PROTO_TCP)
         tcp_flip(c);
     if (swap_counters) {
         uint64_t t;
         t = c->pkts[0], c->pkts[0] = c->pkts[1], c->pkts[1] = t;
         t = c->ip_bytes[0], c->ip_bytes[0] = c->ip_bytes[1], c->ip_bytes[1] = t;
-        t = c->size[0], c->size[0] = c->size[1], c->size[1] = t;
+        if (!c->src_id && c->transport != CONN_PROTO_TCP)
+            t = c->u.size[0], c->u.size[0] = c->u.size[1], c->u.size[1] = t;
         bool b = c->udp_active[0];
         c->udp_active[0] = c->udp_active[1];
         c->udp_active[1] = b;
@@ -791,7 +907,12 @@ note_parent(conn_builder_t *cb, conn_t *c, const conn_parent_t *parent, bool is_
 {
     uint64_t p0 = parent && parent->valid ? parent->uid[0] : 0;
     uint64_t p1 = parent && parent->valid ? parent->uid[1] : 0;
-    if (!is_new && p0 == c->cur_parent[0] && p1 == c->cur_parent[1])
+    if (!c->ext && p0 == 0 && p1 == 0)
+        return; /* never tunnelled: the usual case, nothing to record */
+    conn_ext_t *x = conn_ext(c);
+    if (!x)
+        return;
+    if (!is_new && p0 == x->cur_parent[0] && p1 == x->cur_parent[1])
         return;
     if (!is_new) {
         /* Connection::CheckEncapsulation: the tunnel changed. */
@@ -800,19 +921,17 @@ note_parent(conn_builder_t *cb, conn_t *c, const conn_parent_t *parent, bool is_
         if (cb->cfg.max_tunnel_changes && c->tunnel_changes > cb->cfg.max_tunnel_changes)
             conn_check_history(cb, c, HIST_UNKNOWN_PKT, 'X');
     }
-    c->cur_parent[0] = p0;
-    c->cur_parent[1] = p1;
+    x->cur_parent[0] = p0;
+    x->cur_parent[1] = p1;
     if (!(parent && parent->valid))
         return;
     for (int i = 0; i < c->n_parents; i++)
-        if (c->parents[i][0] == p0 && c->parents[i][1] == p1)
+        if (x->parents[i][0] == p0 && x->parents[i][1] == p1)
             return;
     if (c->n_parents >= CONN_MAX_PARENTS)
         return;
-    if (!c->parents)
-        c->parents = g_malloc0(sizeof(uint64_t[2]) * CONN_MAX_PARENTS);
-    c->parents[c->n_parents][0] = p0;
-    c->parents[c->n_parents][1] = p1;
+    x->parents[c->n_parents][0] = p0;
+    x->parents[c->n_parents][1] = p1;
     c->n_parents++;
 }
 
@@ -820,12 +939,8 @@ note_parent(conn_builder_t *cb, conn_t *c, const conn_parent_t *parent, bool is_
 static void
 evict_one(conn_builder_t *cb)
 {
-    while (cb->heap_len > 0) {
-        heap_ent_t e = heap_pop(cb);
-        conn_t *c = e.c;
-        if (c->gen != e.gen || c->sched != e.t || c->removed)
-            continue;
-        c->sched = 0;
+    if (cb->heap_len > 0) {
+        conn_t *c = cb->heap[0].c;
         cb->stats.evicted++;
         weird_bump(cb->weirds, WEIRD_CONN_TABLE_FULL);
         conn_remove(cb, c);
@@ -852,12 +967,13 @@ conn_create(conn_builder_t *cb, const conn_key_t *k, uint32_t h, const uint8_t o
     c->hash = h;
     c->orig_is_a = memcmp(c->a, orig_h, 16) == 0 && c->pa == orig_p;
     c->start_time = c->last_time = t;
-    uid_next(cb->uids, c->uid);
+    c->uid_base = uid_reserve(cb->uids);
     if (transport == CONN_PROTO_TCP && k->src_id == 0 && !tcp_conn_init(cb, c)) {
         slab_free(cb, c);
         return NULL;
     }
-    if ((cb->count + 1) * 2 > (uint64_t)cb->mask + 1)
+    /* load factor at most 0.7: linear probing stays short, memory stays small */
+    if ((cb->count + 1) * 10 > ((uint64_t)cb->mask + 1) * 7)
         table_grow(cb);
     table_insert_raw(cb, c);
     cb->count++;
@@ -1023,7 +1139,11 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
         if (validate && !decode_l4_checksum_ok(l)) {
             weird_bump(cb->weirds, WEIRD_BAD_UDP_CHECKSUM);
             cb->stats.bad_checksums++;
-            conn_scaled_history(cb, c, is_orig ? 'C' : 'c', &c->chk_cnt[dir]);
+            if (c->chk_cnt[dir] < UINT16_MAX) {
+                uint32_t n = c->chk_cnt[dir];
+                conn_scaled_history(cb, c, is_orig ? 'C' : 'c', &n);
+                c->chk_cnt[dir] = (uint16_t)n;
+            }
             accepted = false;
             break;
         }
@@ -1033,7 +1153,7 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
         conn_check_history(cb, c, is_orig ? HIST_UDP_ORIG_DATA : HIST_UDP_RESP_DATA,
                            is_orig ? 'D' : 'd');
         if (l->udp_len >= 8)
-            c->size[dir] += l->udp_len - 8u;
+            c->u.size[dir] += l->udp_len - 8u;
         c->udp_active[dir] = true;
         udp_app_flip(cb, c, l, is_orig);
         break;
@@ -1051,7 +1171,7 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
         c->ip_bytes[dir] += l->ip_len;
         /* IP payload minus the 8-byte ICMP header (ICMP.cc). */
         if (l->l4_len >= 8)
-            c->size[dir] += l->l4_len - 8u;
+            c->u.size[dir] += l->l4_len - 8u;
         break;
 
     default:
@@ -1098,8 +1218,7 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
          * (core.tunnels.gre-over-udp: four UDP flows, one parent). */
         ip_tunnel_uid(cb, l, as_parent->uid);
     } else {
-        as_parent->uid[0] = c->uid[0];
-        as_parent->uid[1] = c->uid[1];
+        uid_words(cb->uids, c->uid_base, as_parent->uid);
     }
     as_parent->depth = l->depth + 1;
     as_parent->kind = l->inner_encap;
@@ -1160,6 +1279,9 @@ conn_builder_free(conn_builder_t *cb)
     for (uint32_t i = 0; i < cb->n_chunks; i++)
         g_free(cb->chunks[i]);
     g_free(cb->chunks);
+    for (uint32_t i = 0; i < cb->n_tcp_chunks; i++)
+        g_free(cb->tcp_chunks[i]);
+    g_free(cb->tcp_chunks);
     g_free(cb->table);
     g_free(cb->heap);
     while (cb->block_pool) {
@@ -1200,13 +1322,14 @@ conn_builder_flush(conn_builder_t *cb)
             g_ptr_array_add(all, cb->table[i]);
     for (guint i = 0; i < all->len; i++) {
         conn_t *c = all->pdata[i];
-        if (c->timer[TMR_ATTEMPT] > 0) {
-            c->timer[TMR_ATTEMPT] = 0;
+        if (has_tcp_timers(c) && c->u.tcp->tmr[TMR_AUX] > 0 && !c->u.tcp->aux_is_delete) {
+            c->u.tcp->tmr[TMR_AUX] = 0;
             tcp_attempt_timer(cb, c, cb->now);
         }
     }
     /* 2. Drain what is left, in key order. */
-    qsort(all->pdata, all->len, sizeof(gpointer), flush_cmp);
+    if (all->len > 1)
+        qsort(all->pdata, all->len, sizeof(gpointer), flush_cmp);
     for (guint i = 0; i < all->len; i++)
         conn_remove(cb, all->pdata[i]);
     for (guint i = 0; i < all->len; i++)

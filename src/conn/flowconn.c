@@ -119,16 +119,16 @@ conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f)
         c = conn_create(cb, &k, h, f->src, sport, transport, start);
         if (!c)
             return;
-        c->flow = g_try_new0(flow_state_t, 1);
-        if (!c->flow) {
+        c->u.flow = g_try_new0(flow_state_t, 1);
+        if (!c->u.flow) {
             conn_remove(cb, c);
             return;
         }
-        c->flow->first_is_a = c->orig_is_a;
+        c->u.flow->first_is_a = c->orig_is_a;
         svc_conn_new(conn_builder_svc(cb), &c->svc, f->src, sport, f->dst, dport,
                      transport == CONN_PROTO_TCP, start);
     }
-    flow_state_t *fs = c->flow;
+    flow_state_t *fs = c->u.flow;
     if (!fs)
         return; /* a packet connection with the same key cannot happen: src_id differs */
 
@@ -183,10 +183,6 @@ syn_only(uint8_t f)
     return (f & TH_SYN) && !(f & TH_ACK);
 }
 
-/* Which key side (0 = a, 1 = b) is the originator (research notes 3.4):
- * the side that opened with a SYN without ACK, else the side seen first,
- * else the side that is not on a likely server port, else the side the
- * exporter saw first. */
 /* The side that sent the first packet: the earlier start, else the
  * forward direction of the first record. */
 static int
@@ -201,10 +197,20 @@ first_side(const flow_state_t *fs)
     return fs->first_is_a ? 0 : 1;
 }
 
+/* Which key side (0 = a, 1 = b) is the originator (research notes 3.4),
+ * strongest evidence first:
+ *  1. the side whose first packet was a SYN without ACK (initial flags);
+ *  2. with union flags only: the side that sent SYN but never ACK while
+ *     the other side acked (a rejected or unanswered opening);
+ *  3. the side whose traffic started first;
+ *  4. the side not on one of Zeek's likely server ports;
+ *  5. the side on the ephemeral-looking port (>= 32768, else >= 1024);
+ *  6. the forward direction of the first record.
+ * Exporters that write biflows in address order (softflowd -b) and give
+ * one start time for both directions make 4 and 5 matter. */
 static int
 choose_orig(const conn_config_t *cfg, const conn_t *c, const flow_state_t *fs)
 {
-    int first = first_side(fs);
     if (c->one_way)
         return 0;
     if (c->transport == CONN_PROTO_TCP) {
@@ -212,10 +218,10 @@ choose_orig(const conn_config_t *cfg, const conn_t *c, const flow_state_t *fs)
         bool s1 = fs->has_init[1] && syn_only(fs->init_flags[1]);
         if (s0 != s1)
             return s0 ? 0 : 1;
-        /* union flags only: a side that sent SYN while the other never did */
-        bool u0 = fs->flags[0] & TH_SYN, u1 = fs->flags[1] & TH_SYN;
-        if (u0 != u1 && fs->pkts[0] && fs->pkts[1])
-            return u0 ? 0 : 1;
+        bool o0 = syn_only(fs->flags[0]) && (fs->flags[1] & TH_ACK);
+        bool o1 = syn_only(fs->flags[1]) && (fs->flags[0] & TH_ACK);
+        if (o0 != o1)
+            return o0 ? 0 : 1;
     }
     if (fs->start[0] > 0 && fs->start[1] > 0 && fs->start[0] != fs->start[1])
         return fs->start[0] < fs->start[1] ? 0 : 1;
@@ -224,8 +230,13 @@ choose_orig(const conn_config_t *cfg, const conn_t *c, const flow_state_t *fs)
         bool srv1 = likely_server(cfg, (conn_proto_t)c->transport, c->pb);
         if (srv0 != srv1)
             return srv0 ? 1 : 0;
+        for (unsigned floor = 32768; floor >= 1024; floor = floor == 32768 ? 1024 : 0) {
+            bool e0 = c->pa >= floor, e1 = c->pb >= floor;
+            if (e0 != e1)
+                return e0 ? 0 : 1;
+        }
     }
-    return first;
+    return fs->first_is_a ? 0 : 1;
 }
 
 /* Estimated transport payload of a side: exact when the exporter reports
@@ -239,12 +250,15 @@ side_payload(const conn_t *c, const flow_state_t *fs, int side)
     uint64_t l4 = c->transport == CONN_PROTO_TCP ? 20 : 8;
     if (c->transport == CONN_PROTO_UNKNOWN)
         return 0;
+    if (c->transport == CONN_PROTO_TCP && syn_only(fs->flags[side]))
+        return 0; /* a side that never acked only sent SYNs (and their options) */
     uint64_t hdr = fs->pkts[side] * (ip + l4);
+    if (c->transport == CONN_PROTO_TCP && (fs->flags[side] & TH_SYN))
+        hdr += 20; /* a SYN's options (MSS, SACK, timestamps, window scale) */
     uint64_t est = fs->octets[side] > hdr ? fs->octets[side] - hdr : 0;
-    /* TCP options (up to 40 bytes; a SYN usually carries 20, timestamps 12
-     * on every segment) look like payload: below 20 bytes a segment it is
-     * more likely options than data. */
-    if (c->transport == CONN_PROTO_TCP && est <= fs->pkts[side] * 20)
+    /* Timestamps add 12 option bytes to every segment: that much per packet
+     * is more likely options than data. */
+    if (c->transport == CONN_PROTO_TCP && est <= fs->pkts[side] * 12)
         return 0;
     return est;
 }
@@ -288,9 +302,13 @@ void
 flow_fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
 {
     const conn_config_t *cfg = conn_builder_config(cb);
-    const flow_state_t *fs = c->flow;
+    const flow_state_t *fs = c->u.flow;
     int o = choose_orig(cfg, c, fs), p = 1 - o;
-    bool swapped = o != first_side(fs);
+    /* '^' only when the records showed which side spoke first and we chose
+     * the other: a biflow's forward direction alone proves nothing, since
+     * some exporters order it by address. */
+    bool timed = fs->start[0] > 0 && fs->start[1] > 0 && fs->start[0] != fs->start[1];
+    bool swapped = timed && o != first_side(fs);
 
     memcpy(r->orig_h, o == 0 ? c->a : c->b, 16);
     memcpy(r->resp_h, o == 0 ? c->b : c->a, 16);

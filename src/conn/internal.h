@@ -68,7 +68,10 @@ typedef struct tcp_endpoint {
     bool rst_seen;             /* RST_cnt > 0 */
     uint32_t start_seq, last_seq, ack_seq;
     uint32_t seq_wraps, ack_wraps;
-    uint64_t hist_last_syn, hist_last_fin, hist_last_rst;
+    /* low 32 bits of the relative positions of the last SYN/FIN/RST letters:
+     * Zeek compares 64-bit values, which differ from ours only when two such
+     * packets sit exactly a multiple of 4 GiB apart */
+    uint32_t hist_last_syn, hist_last_fin, hist_last_rst;
     uint64_t fin_seq;          /* relative seq one past the FIN */
     uint32_t rxmt_cnt, win0_cnt, gap_cnt, chk_cnt; /* logarithmic letters */
     tcp_reasm_t reasm;
@@ -84,6 +87,9 @@ typedef struct {
     bool close_deferred;
     bool deferred_gen_event;
     bool is_active;            /* Zeek's is_active: cleared on finish/reset/attempt */
+    bool aux_is_delete;        /* tmr[TMR_AUX] holds the close-delay deletion */
+    uint64_t missed_bytes;
+    double tmr[3];             /* TMR_AUX, TMR_EXPIRE0, TMR_EXPIRE1: the TCP analyzer's timers */
 } tcp_state_t;
 
 /** A connection's table key: both endpoints in canonical order for two-way
@@ -110,9 +116,25 @@ typedef struct {
     uint16_t app_label;
 } flow_state_t;
 
-/** Timer kinds, in the order they are run when due at the same time. */
-enum { TMR_ATTEMPT = 0, TMR_EXPIRE0, TMR_EXPIRE1, TMR_INACT, TMR_DELETE, TMR_COUNT };
+/** Timer kinds, in the order they are run when due at the same time.  The
+ *  attempt timer and the close-delay deletion share a slot: a completed
+ *  close cancels the attempt timer (Analyzer::CancelTimers) before it arms
+ *  the deletion. */
+enum { TMR_AUX = 0, TMR_EXPIRE0, TMR_EXPIRE1, TMR_INACT, TMR_COUNT };
 
+#define CONN_HIST_INLINE 11
+#define HEAP_NONE UINT32_MAX
+
+/** Rarely needed extras, allocated on demand: tunnel parents and history
+ *  letters beyond the inline ones. */
+typedef struct {
+    uint64_t cur_parent[2];    /* encapsulation of the latest packet (0,0 = none) */
+    uint64_t parents[CONN_MAX_PARENTS][2];
+    char hist_more[CONN_HISTORY_MAX - CONN_HIST_INLINE + 1];
+} conn_ext_t;
+
+/* One tracked connection.  Kept compact: a busy sensor holds hundreds of
+ * thousands (the packet-path benchmark reports bytes per connection). */
 typedef struct conn {
     /* key: canonical order for two-way flows, as seen for one-way ICMP */
     uint8_t a[16], b[16];
@@ -121,39 +143,39 @@ typedef struct conn {
     uint8_t one_way;
     uint8_t orig_is_a;         /* 1: orig = (a, pa) */
     uint8_t transport;         /* conn_proto_t */
+    uint32_t src_id;           /* 0 packets, exporter id + 1 flows */
 
-    uint32_t gen;              /* bumped when the slot is reused (stale timer check) */
+    uint32_t gen;              /* bumped when the slot is reused (stale references) */
     uint32_t hash;
-    struct conn *next_free;
+    uint32_t heap_pos;         /* index in the timer heap, HEAP_NONE when not there */
+    uint32_t hist_seen;
+    float inact_timeout;       /* seconds; whole values in practice, exact in a float */
 
     double start_time, last_time;
-    double timer[TMR_COUNT];   /* 0 = not armed */
-    double sched;              /* time of the live heap entry, 0 = none */
-    double inact_timeout;
-    bool timers_canceled;
-    bool removed;
-
-    uint64_t uid[2];
-    uint32_t hist_seen;
-    uint8_t hist_len;
-    char hist[CONN_HISTORY_MAX + 1];
-
+    double inact_at;           /* inactivity timer, 0 = not armed; TCP's own are in u.tcp */
+    uint64_t uid_base;         /* see uid_reserve() */
     uint64_t pkts[2], ip_bytes[2];  /* [0] orig, [1] resp (ConnSize) */
-    uint64_t size[2];               /* UDP/ICMP byte counts */
+    svc_state_t svc;
+    uint16_t chk_cnt[2];       /* UDP bad checksums, for 'C'/'c' (saturating) */
+
+    uint8_t hist_len;
     bool udp_active[2];
-    uint32_t chk_cnt[2];            /* UDP bad checksums, for 'C'/'c' */
-    uint8_t teredo_dirs;            /* Teredo seen from orig (1) / resp (2) */
-    bool app_seen;                  /* DNS/NTP first message looked at */
-    uint64_t missed_bytes;
+    bool removed;
+    bool app_seen;             /* DNS/NTP first message looked at */
+    uint8_t teredo_dirs;       /* Teredo seen from orig (1) / resp (2) */
     uint8_t tunnel_changes;
     uint8_t n_parents;
-    svc_state_t svc;           /* service identification */
-    uint64_t cur_parent[2];    /* encapsulation of the latest packet (0,0 = none) */
-    uint64_t (*parents)[2];    /* tunnel_parents set; allocated for tunnelled conns only */
+    char hist[CONN_HIST_INLINE + 1];
 
-    tcp_state_t *tcp;          /* TCP from packets only */
-    flow_state_t *flow;        /* connections built from flow records only */
-    uint32_t src_id;
+    union {
+        tcp_state_t *tcp;      /* TCP from packets */
+        flow_state_t *flow;    /* connections built from flow records (src_id != 0) */
+        uint64_t size[2];      /* UDP/ICMP from packets: byte counts */
+    } u;
+    union {
+        struct conn *next_free; /* while on the free list */
+        conn_ext_t *ext;       /* while in use; NULL when not needed */
+    };
 } conn_t;
 
 /* --- helpers shared by conn.c and tcp.c --- */
@@ -171,11 +193,21 @@ void conn_scaled_history(conn_builder_t *cb, conn_t *c, char code, uint32_t *cou
 /** Swap originator and responder (Connection::FlipRoles), appending '^'. */
 void conn_flip_roles(conn_builder_t *cb, conn_t *c);
 
-/** Arm timer @p kind at time @p t (no-op once timers are canceled). */
+/** The slot of timer @p kind of @p c: the TCP timers live in the TCP state. */
+static inline double *
+conn_timer(conn_t *c, int kind)
+{
+    return kind == TMR_INACT ? &c->inact_at : &c->u.tcp->tmr[kind];
+}
+
+/** Arm timer @p kind at time @p t (no-op once the connection was removed). */
 void conn_set_timer(conn_builder_t *cb, conn_t *c, int kind, double t);
 
-/** Cancel every timer (Connection::CancelTimers). */
+/** Cancel every timer (on removal). */
 void conn_cancel_timers(conn_t *c);
+
+/** The full history string of @p c into @p buf (CONN_HISTORY_MAX + 1 bytes). */
+void conn_history(const conn_t *c, char *buf);
 
 /** Change the inactivity timeout and re-arm it (Connection::SetInactivityTimeout). */
 void conn_set_inactivity_timeout(conn_builder_t *cb, conn_t *c, double timeout);
@@ -204,6 +236,9 @@ void flow_fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r);
 /** A TCP_MAX_BLOCKS array for the reassembly emulation, from a free list
  *  (NULL if memory is exhausted); give it back with conn_blocks_free(). */
 seq_block_t *conn_blocks_alloc(conn_builder_t *cb);
+/** TCP states come from a pool too (no malloc per connection). */
+tcp_state_t *conn_tcp_alloc(conn_builder_t *cb);
+void conn_tcp_free(conn_builder_t *cb, tcp_state_t *t);
 void conn_blocks_free(conn_builder_t *cb, seq_block_t *b);
 weird_counters_t *conn_builder_weirds(conn_builder_t *cb);
 

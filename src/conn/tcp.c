@@ -28,19 +28,19 @@ seq_delta(uint32_t a, uint32_t b)
 static inline tcp_endpoint_t *
 ep_orig(const conn_t *c)
 {
-    return &c->tcp->e[c->tcp->orig_idx];
+    return &c->u.tcp->e[c->u.tcp->orig_idx];
 }
 
 static inline tcp_endpoint_t *
 ep_resp(const conn_t *c)
 {
-    return &c->tcp->e[1 - c->tcp->orig_idx];
+    return &c->u.tcp->e[1 - c->u.tcp->orig_idx];
 }
 
 static inline tcp_endpoint_t *
 ep_peer(const conn_t *c, const tcp_endpoint_t *ep)
 {
-    return ep == &c->tcp->e[0] ? &c->tcp->e[1] : &c->tcp->e[0];
+    return ep == &c->u.tcp->e[0] ? &c->u.tcp->e[1] : &c->u.tcp->e[0];
 }
 
 static inline bool
@@ -110,7 +110,7 @@ set_state(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint8_t st)
 bool
 tcp_conn_init(conn_builder_t *cb, conn_t *c)
 {
-    tcp_state_t *t = g_try_new0(tcp_state_t, 1);
+    tcp_state_t *t = conn_tcp_alloc(cb);
     if (!t)
         return false;
     for (int i = 0; i < 2; i++) {
@@ -118,26 +118,26 @@ tcp_conn_init(conn_builder_t *cb, conn_t *c)
         t->e[i].reasm.trim_seq = 1;
     }
     t->is_active = true;
-    c->tcp = t;
+    c->u.tcp = t;
     return true;
 }
 
 void
 tcp_conn_free(conn_builder_t *cb, conn_t *c)
 {
-    if (!c->tcp)
+    if (!c->u.tcp)
         return;
     for (int i = 0; i < 2; i++)
-        conn_blocks_free(cb, c->tcp->e[i].reasm.blocks);
-    g_free(c->tcp);
-    c->tcp = NULL;
+        conn_blocks_free(cb, c->u.tcp->e[i].reasm.blocks);
+    conn_tcp_free(cb, c->u.tcp);
+    c->u.tcp = NULL;
 }
 
 void
 tcp_flip(conn_t *c)
 {
     /* TCPSessionAdapter::FlipRoles */
-    tcp_state_t *t = c->tcp;
+    tcp_state_t *t = c->u.tcp;
     t->orig_idx ^= 1;
     t->first_packet_seen =
         (uint8_t)(((t->first_packet_seen & FP_ORIG) ? FP_RESP : 0) |
@@ -214,21 +214,21 @@ update_history(conn_builder_t *cb, conn_t *c, uint8_t flags, tcp_endpoint_t *ep,
     } else if (bits == 1) {
         if (flags & TH_SYN) {
             char code = (flags & TH_ACK) ? 'H' : 'S';
-            if (ep_check_history(cb, c, ep, HIST_SYN_PKT, code) && rel_seq != ep->hist_last_syn)
+            if (ep_check_history(cb, c, ep, HIST_SYN_PKT, code) && (uint32_t)rel_seq != ep->hist_last_syn)
                 ep_add_history(cb, c, ep, code);
-            ep->hist_last_syn = rel_seq;
+            ep->hist_last_syn = (uint32_t)rel_seq;
         }
         if (flags & TH_FIN) {
             /* a FIN's position is after its data */
             if (ep_check_history(cb, c, ep, HIST_FIN_PKT, 'F') &&
-                rel_seq + len != ep->hist_last_fin)
+                (uint32_t)(rel_seq + len) != ep->hist_last_fin)
                 ep_add_history(cb, c, ep, 'F');
-            ep->hist_last_fin = rel_seq + len;
+            ep->hist_last_fin = (uint32_t)(rel_seq + len);
         }
         if (flags & TH_RST) {
-            if (ep_check_history(cb, c, ep, HIST_RST_PKT, 'R') && rel_seq != ep->hist_last_rst)
+            if (ep_check_history(cb, c, ep, HIST_RST_PKT, 'R') && (uint32_t)rel_seq != ep->hist_last_rst)
                 ep_add_history(cb, c, ep, 'R');
-            ep->hist_last_rst = rel_seq;
+            ep->hist_last_rst = (uint32_t)rel_seq;
         }
     } else {
         if (len)
@@ -393,7 +393,7 @@ reasm_gap(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint64_t len)
     if (clean)
         ep_scaled(cb, c, ep, 'G', &ep->gap_cnt);
     if (clean || conn_builder_config(cb)->report_gaps_for_partial)
-        c->missed_bytes += len;
+        c->u.tcp->missed_bytes += len;
 }
 
 static void
@@ -431,7 +431,7 @@ static void
 reasm_undelivered(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint64_t up_to_seq)
 {
     tcp_reasm_t *r = &ep->reasm;
-    if (up_to_seq <= 2 && c->tcp->is_partial)
+    if (up_to_seq <= 2 && c->u.tcp->is_partial)
         return; /* the faked SYN octet of a partial connection */
     if (!r->skip_deliveries) {
         for (int i = 0; i < r->n_blocks; i++) {
@@ -597,9 +597,9 @@ check_eof(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep)
     if (data_pending(c, ep))
         return;
     r->did_eof = true;
-    if (c->tcp->close_deferred) {
-        connection_closed(cb, c, ep, c->tcp->deferred_gen_event);
-        c->tcp->close_deferred = false;
+    if (c->u.tcp->close_deferred) {
+        connection_closed(cb, c, ep, c->u.tcp->deferred_gen_event);
+        c->u.tcp->close_deferred = false;
     }
 }
 
@@ -621,8 +621,9 @@ reasm_ack_received(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint64_t s
 static void
 add_expire_timer(conn_builder_t *cb, conn_t *c, double t)
 {
-    int slot = c->timer[TMR_EXPIRE0] == 0 ? TMR_EXPIRE0 : TMR_EXPIRE1;
-    if (slot == TMR_EXPIRE1 && c->timer[TMR_EXPIRE1] != 0 && c->timer[TMR_EXPIRE1] < t)
+    double *tmr = c->u.tcp->tmr;
+    int slot = tmr[TMR_EXPIRE0] == 0 ? TMR_EXPIRE0 : TMR_EXPIRE1;
+    if (slot == TMR_EXPIRE1 && tmr[TMR_EXPIRE1] != 0 && tmr[TMR_EXPIRE1] < t)
         return; /* a third chain adds nothing the earlier one will not do */
     conn_set_timer(cb, c, slot, t);
 }
@@ -632,17 +633,16 @@ add_expire_timer(conn_builder_t *cb, conn_t *c, double t)
 static void
 cancel_analyzer_timers(conn_t *c)
 {
-    c->timer[TMR_ATTEMPT] = 0;
-    c->timer[TMR_EXPIRE0] = 0;
-    c->timer[TMR_EXPIRE1] = 0;
-    c->timer[TMR_DELETE] = 0;
+    c->u.tcp->tmr[TMR_AUX] = 0;
+    c->u.tcp->tmr[TMR_EXPIRE0] = 0;
+    c->u.tcp->tmr[TMR_EXPIRE1] = 0;
 }
 
 /* TCPSessionAdapter::ConnectionClosed */
 static void
 connection_closed(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, bool gen_event)
 {
-    tcp_state_t *t = c->tcp;
+    tcp_state_t *t = c->u.tcp;
     tcp_endpoint_t *peer = ep_peer(c, ep);
     const conn_config_t *cfg = conn_builder_config(cb);
 
@@ -669,7 +669,8 @@ connection_closed(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, bool gen_ev
         }
         cancel_analyzer_timers(c);
         /* ConnDeleteTimer at last_time + tcp_close_delay */
-        conn_set_timer(cb, c, TMR_DELETE, c->last_time + cfg->tcp_close_delay);
+        t->aux_is_delete = true;
+        conn_set_timer(cb, c, TMR_AUX, c->last_time + cfg->tcp_close_delay);
     } else if (ep->prev_state != TCP_INACTIVE) {
         add_expire_timer(cb, c, c->last_time + cfg->tcp_session_timer);
     }
@@ -678,7 +679,7 @@ connection_closed(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, bool gen_ev
 void
 tcp_attempt_timer(conn_builder_t *cb, conn_t *c, double now)
 {
-    tcp_state_t *t = c->tcp;
+    tcp_state_t *t = c->u.tcp;
     if (!t || !t->is_active)
         return;
     uint8_t os = ep_orig(c)->state, rs = ep_resp(c)->state;
@@ -691,7 +692,7 @@ tcp_attempt_timer(conn_builder_t *cb, conn_t *c, double now)
 void
 tcp_expire_timer(conn_builder_t *cb, conn_t *c, double now, int kind)
 {
-    tcp_state_t *t = c->tcp;
+    tcp_state_t *t = c->u.tcp;
     const conn_config_t *cfg = conn_builder_config(cb);
     if (!t || !t->is_active)
         return;
@@ -721,13 +722,14 @@ update_inactive(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, tcp_endpoint_
                 uint32_t base_seq, uint32_t len, bool is_orig, uint8_t flags, bool *do_close,
                 bool *gen_event, double t)
 {
-    tcp_state_t *ts = c->tcp;
+    tcp_state_t *ts = c->u.tcp;
     const conn_config_t *cfg = conn_builder_config(cb);
     if (flags & TH_SYN) {
         if (is_orig) {
             set_state(cb, c, ep, (flags & TH_ACK) ? TCP_SYN_ACK_SENT : TCP_SYN_SENT);
             if (cfg->tcp_attempt_delay > 0)
-                conn_set_timer(cb, c, TMR_ATTEMPT, t + cfg->tcp_attempt_delay);
+                if (!ts->aux_is_delete)
+                    conn_set_timer(cb, c, TMR_AUX, t + cfg->tcp_attempt_delay);
         } else {
             if (!(flags & TH_ACK) && peer->state == TCP_SYN_ACK_SENT && base_seq == ep->start_seq) {
                 /* SYN/SYN-ACK reversal: flip and establish */
@@ -784,7 +786,7 @@ update_syn_sent(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint8_t flags
     }
     if (flags & TH_RST) {
         set_state(cb, c, ep, TCP_RESET);
-        c->tcp->is_active = false; /* ConnectionReset */
+        c->u.tcp->is_active = false; /* ConnectionReset */
         *do_close = true;
     }
 }
@@ -806,7 +808,7 @@ update_established(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, tcp_endpoi
         set_state(cb, c, ep, TCP_RESET);
         *do_close = true;
         if (peer->state != TCP_RESET || peer->prev_state != TCP_ESTABLISHED)
-            c->tcp->is_active = false; /* ConnectionReset */
+            c->u.tcp->is_active = false; /* ConnectionReset */
     }
 }
 
@@ -857,7 +859,7 @@ tcp_checksum_error(conn_builder_t *cb, conn_t *c, bool is_orig)
 void
 tcp_process(conn_builder_t *cb, conn_t *c, const pkt_layer_t *l, bool is_orig)
 {
-    tcp_state_t *ts = c->tcp;
+    tcp_state_t *ts = c->u.tcp;
     tcp_endpoint_t *ep = is_orig ? ep_orig(c) : ep_resp(c);
     tcp_endpoint_t *peer = ep_peer(c, ep);
     uint8_t flags = l->tcp_flags;

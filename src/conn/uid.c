@@ -186,6 +186,25 @@ uid_gen_init_random(uid_gen_t *g)
     g->counter = 0;
 }
 
+uint64_t
+uid_reserve(uid_gen_t *g)
+{
+    uint64_t base = g->counter;
+    g->counter += 2;
+    return base;
+}
+
+void
+uid_words(const uid_gen_t *g, uint64_t base, uint64_t w[2])
+{
+    uint8_t blob[16];
+    store_le64(blob, g->instance);
+    store_le64(blob + 8, base + 1);
+    w[0] = siphash24(g->key, blob, sizeof(blob)) >> 32;
+    store_le64(blob + 8, base + 2);
+    w[1] = siphash24(g->key, blob, sizeof(blob));
+}
+
 void
 uid_next(uid_gen_t *g, uint64_t w[2])
 {

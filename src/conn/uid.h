@@ -34,6 +34,15 @@ void uid_gen_init_zeek(uid_gen_t *g, const uint32_t key_words[4]);
 /** Next uid, as two words (consumes two counter steps, like Zeek). */
 void uid_next(uid_gen_t *g, uint64_t w[2]);
 
+/** Reserve the next uid without computing it (two counter steps, as
+ *  uid_next() takes); returns the base to give uid_words() later.  Lets a
+ *  connection table keep 8 bytes instead of 16 per uid. */
+uint64_t uid_reserve(uid_gen_t *g);
+
+/** The words of the uid reserved at @p base (same as uid_next() would
+ *  have returned then). */
+void uid_words(const uid_gen_t *g, uint64_t base, uint64_t w[2]);
+
 /** Render @p w with prefix @p prefix ('C') into @p buf (>= 24 bytes). */
 void uid_format(const uint64_t w[2], char prefix, char *buf, size_t len);
 
