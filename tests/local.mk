@@ -11,3 +11,6 @@ EXTRA_DIST += tests/conformance.sh tests/conformance.floor tests/run
 include tests/ipfix.mk
 TESTS += tests/samples.sh
 EXTRA_DIST += tests/samples.sh tests/data/golden
+include tests/decode.mk
+TESTS += tests/flows-vs-packets.sh
+EXTRA_DIST += tests/flows-vs-packets.sh tests/tools/flowcompare.py tests/tools/udpsink.py

@@ -12,7 +12,10 @@
  *     pkt_layer_t l;
  *     decode_result_t r = decode_packet(d, dlt, data, caplen, wirelen, ts, &l);
  *     while (r == DECODE_OK) {
- *         ... hand l to the connection builder ...
+ *         ... hand l to the connection builder (for UDP it first calls
+ *             decode_retarget_udp() if its responder port is not the one
+ *             the decoder assumed; l.tunnel_verdict tells it what Zeek's
+ *             tunnel analyzer concluded, for the service column) ...
  *         if (l.inner_encap == ENCAP_NONE) break;
  *         pkt_layer_t in;
  *         r = decode_inner(d, &l, &in);
@@ -32,7 +35,9 @@
 typedef enum {
     DECODE_OK = 0,       /* layer filled */
     DECODE_PENDING,      /* a fragment was stored; nothing to deliver yet */
-    DECODE_SKIP,         /* not IP (ARP, LLDP, 802.11 management, ...): ignored */
+    DECODE_SKIP,         /* not IP (ARP, LLDP, 802.11 management, ...), IPv6 ESP or
+                            no-next-header: nothing for conn.log (counted unless
+                            it is normal traffic: ESP, Teredo bubbles) */
     DECODE_TRUNCATED,    /* a header was cut short (counted) */
     DECODE_MALFORMED,    /* a header field is impossible (counted) */
     DECODE_UNSUPPORTED,  /* link type or encapsulation we do not decode (counted) */
@@ -100,7 +105,8 @@ decode_result_t decode_inner(decoder_t *d, const pkt_layer_t *outer, pkt_layer_t
  * unless only the source port is a tunnel port (what Zeek's UDP flip rule
  * gives when the tunnel ports are likely-server ports).  Call this when the
  * connection's responder port differs from that guess; otherwise it is a
- * no-op.  Rewrites @p l's tunnel, tunnel_verdict and inner_* fields.
+ * no-op.  Rewrites @p l's tunnel, tunnel_verdict and inner_* fields (weirds
+ * counted for the first guess stay counted).
  */
 void decode_retarget_udp(decoder_t *d, pkt_layer_t *l, uint16_t resp_port);
 

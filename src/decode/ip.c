@@ -211,8 +211,8 @@ ipv4_decode(decoder_t *d, const l3_t *in, pkt_layer_t *l)
     l->proto = p[9];
     l->ip_len = l->tso ? 0 : total;
     uint32_t remaining = caplen - hl;
-    /* For TSO Zeek's PayloadLen() is 0 and UDP/ICMP fall back on the
-     * captured length; keep that length and let transport_decode() know. */
+    /* For TSO Zeek's PayloadLen() is 0 and the transports fall back on the
+     * captured length. */
     uint32_t l4_len = l->tso ? remaining : total - hl;
     return transport_decode(d, l, p + hl, l4_len, remaining);
 }

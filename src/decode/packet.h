@@ -32,7 +32,7 @@ typedef enum {
     ENCAP_GENEVE,    /* 6081/udp */
     ENCAP_TEREDO,    /* 3544/udp, IPv6 inside */
     ENCAP_AYIYA,     /* 5072/udp */
-    ENCAP_GTPV1,     /* GTPv1-U, 2152/udp */
+    ENCAP_GTPV1,     /* GTPv1-U, 2152/udp (2123/udp, GTP-C, is parsed too) */
     ENCAP_COUNT
 } encap_kind_t;
 
@@ -96,9 +96,9 @@ typedef struct pkt_layer {
     uint32_t l4_caplen;         /* bytes actually present at l4 (<= l4_len) */
     bool l4_complete;           /* the transport header itself is fully present.  With
                                    DECODE_OK and false (TCP only: data offset below 20, or
-                                   beyond the IP payload or the capture, or a TSO packet),
-                                   the ports are valid and Zeek creates the connection, but
-                                   the segment itself is dropped (no counters, no history) */
+                                   beyond the IP payload or the capture), the ports are
+                                   valid and Zeek creates the connection, but the segment
+                                   itself is dropped (no counters, no history) */
     bool snaplen_cut;           /* l4_caplen < l4_len: checksums cannot be verified (UDP:
                                    also whenever the frame itself was cut, as Zeek skips
                                    UDP checksums for any packet with caplen < wire length) */
@@ -132,7 +132,7 @@ typedef struct pkt_layer {
     /* --- tunnel analysis and framing (decoder additions) --- */
     bool tso;                   /* IPv4 total length 0 (TSO capture), accepted with -C: ip_len
                                    is 0 as Zeek's ConnSize counts it, l4_len is what was
-                                   captured; TCP segments come with l4_complete false */
+                                   captured */
     encap_kind_t tunnel;        /* tunnel analyzer that examined this layer's payload; also
                                    set when it refused or found nothing inside */
     tunnel_verdict_t tunnel_verdict;

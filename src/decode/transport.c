@@ -11,33 +11,59 @@
 
 #include "decode/cursor.h"
 
-uint64_t
-cksum_add(const uint8_t *p, uint32_t n, uint64_t acc)
-{
-    /* Summing big-endian 32-bit words is congruent, modulo 0xffff, to summing
-     * the 16-bit words (RFC 1071 section 2(B)); the fold below finishes it. */
-    while (n >= 8) {
-        acc += rd32(p);
-        acc += rd32(p + 4);
-        p += 8;
-        n -= 8;
-    }
-    while (n >= 2) {
-        acc += rd16(p);
-        p += 2;
-        n -= 2;
-    }
-    if (n)
-        acc += (uint32_t)p[0] << 8;
-    return acc;
-}
-
 uint16_t
 cksum_fold(uint64_t acc)
 {
     while (acc >> 16)
         acc = (acc & 0xffff) + (acc >> 16);
     return (uint16_t)acc;
+}
+
+uint64_t
+cksum_add(const uint8_t *p, uint32_t n, uint64_t acc)
+{
+    /* RFC 1071 section 2: the ones-complement sum does not depend on byte
+     * order, so sum the words as the host loads them (8 bytes at a time)
+     * and put the folded result into network order at the end. */
+    uint64_t s = 0, s2 = 0;
+    /* Two accumulators of 32-bit halves: no carries are lost below 2^32
+     * words, and the independent sums keep the adder busy. */
+    while (n >= 16) {
+        uint64_t v, w;
+        memcpy(&v, p, 8);
+        memcpy(&w, p + 8, 8);
+        s += (v & 0xffffffffu) + (v >> 32);
+        s2 += (w & 0xffffffffu) + (w >> 32);
+        p += 16;
+        n -= 16;
+    }
+    s += s2;
+    if (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        s += (v & 0xffffffffu) + (v >> 32);
+        p += 8;
+        n -= 8;
+    }
+    while (n >= 2) {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        s += v;
+        p += 2;
+        n -= 2;
+    }
+    if (n) {
+        /* The odd last byte is the high half of a word padded with zero. */
+        uint8_t pad[2] = {p[0], 0};
+        uint16_t v;
+        memcpy(&v, pad, 2);
+        s += v;
+    }
+    uint16_t h = cksum_fold(s);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    h = (uint16_t)(h << 8 | h >> 8);
+#endif
+    return acc + h;
 }
 
 /* Zeek's CheckHeaderTrunc: the IP payload length (when not 0, i.e. not a
@@ -93,14 +119,14 @@ tcp_decode(decoder_t *d, pkt_layer_t *l, const uint8_t *t, uint32_t remaining)
     l->win = rd16(t + 14);
 
     /* From here on Zeek has made the connection; a bad data offset only
-     * drops the segment (TCPAnalyzer::ExtractTCP_Header).  TSO segments
-     * fail the same way, as Zeek's PayloadLen() is 0 for them. */
-    uint32_t ip_payload = l->tso ? 0 : l->l4_len;
+     * drops the segment (TCPAnalyzer::ExtractTCP_Header).  A TSO segment
+     * (l4_len taken from the capture) is processed like any other: Zeek's
+     * baselines count it (ldap/sasl-signed-clear, run with -C). */
     if (off < 20) {
         dw(d, WEIRD_BAD_TCP_HEADER_LENGTH);
         return DECODE_OK;
     }
-    if (off > ip_payload || off > remaining) {
+    if (off > l->l4_len || off > remaining) {
         dw(d, WEIRD_TRUNCATED_TCP_HEADER);
         return DECODE_OK;
     }
