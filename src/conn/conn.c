@@ -822,29 +822,6 @@ ip_tunnel_uid(conn_builder_t *cb, const pkt_layer_t *l, uint64_t uid[2])
     uid[1] = t->uid[1];
 }
 
-/* The well-known responder port on which Zeek forwards a UDP payload to a
- * tunnel analyzer (UDPAnalyzer::DeliverPacket uses the responder port). */
-static uint16_t
-udp_tunnel_port(encap_kind_t k)
-{
-    switch (k) {
-    case ENCAP_VXLAN:
-        return 4789;
-    case ENCAP_GENEVE:
-        return 6081;
-    case ENCAP_TEREDO:
-        return 3544;
-    case ENCAP_AYIYA:
-        return 5072;
-    case ENCAP_GTPV1:
-        return 2152;
-    case ENCAP_GRE_UDP:
-        return 4754;
-    default:
-        return 0;
-    }
-}
-
 /* ------------------------------------------------------------------ */
 /* application-level flips (spec section 3, trigger 4)                  */
 
@@ -1019,15 +996,8 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
         memset(as_parent, 0, sizeof(*as_parent));
 
     /* IP-in-IP and GRE carry packets without being connections themselves. */
-    if (l->proto == 4 || l->proto == 41 || l->proto == 47) {
-        if (!encap_is_ip_tunnel(l->inner_encap) || !as_parent)
-            return false;
-        as_parent->valid = true;
-        ip_tunnel_uid(cb, l, as_parent->uid);
-        as_parent->depth = l->depth + 1;
-        as_parent->kind = l->inner_encap;
-        return true;
-    }
+    if (l->proto == 4 || l->proto == 41 || l->proto == 47)
+        return as_parent != NULL;
 
     conn_proto_t transport;
     uint16_t sport = 0, dport = 0;
@@ -1035,8 +1005,8 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
     double timeout;
     switch (l->proto) {
     case 6:
-        if (!l->l4_complete)
-            return false;
+        /* A TCP header with a bad data offset still has valid ports: Zeek
+         * creates the connection, then drops the segment (ExtractTCP_Header). */
         transport = CONN_PROTO_TCP;
         sport = l->sport;
         dport = l->dport;
@@ -1114,6 +1084,11 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
 
     switch (transport) {
     case CONN_PROTO_TCP:
+        if (!l->l4_complete) {
+            weird_bump(cb->weirds, WEIRD_BAD_TCP_HEADER_LENGTH);
+            accepted = false;
+            break;
+        }
         if (checksum_wanted(cb, l) && !decode_l4_checksum_ok(l)) {
             weird_bump(cb->weirds, WEIRD_BAD_TCP_CHECKSUM);
             cb->stats.bad_checksums++;
@@ -1205,44 +1180,78 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
     else
         conn_schedule(cb, c);
 
-    if (!accepted || removed || l->inner_encap == ENCAP_NONE || !as_parent)
+    if (!accepted || removed || !as_parent || transport != CONN_PROTO_UDP)
         return false;
-    if (encap_is_ip_tunnel(l->inner_encap))
-        return false;
-    if (transport != CONN_PROTO_UDP || resp_port(c) != udp_tunnel_port(l->inner_encap))
-        return false;
-    as_parent->valid = true;
-    if (l->inner_encap == ENCAP_GRE_UDP) {
-        /* GRE carried in UDP is still a GRE tunnel: its inner packets name
-         * the tunnel (one per address pair), not the UDP connection
-         * (core.tunnels.gre-over-udp: four UDP flows, one parent). */
-        ip_tunnel_uid(cb, l, as_parent->uid);
-    } else {
-        uid_words(cb->uids, c->uid_base, as_parent->uid);
-    }
-    as_parent->depth = l->depth + 1;
-    as_parent->kind = l->inner_encap;
     as_parent->ref = c;
     as_parent->ref_gen = c->gen;
     as_parent->from_orig = is_orig;
+    as_parent->resp_port = resp_port(c);
     return true;
 }
 
-void
-conn_builder_tunnel_confirmed(conn_builder_t *cb, const conn_parent_t *p)
+/* Drop @p name from a connection's confirmed services (an analyzer
+ * violation after its confirmation). */
+static void
+service_remove(svc_state_t *s, const char *name)
 {
-    if (!p || !p->valid || !p->ref)
-        return;
+    int j = 0;
+    for (int i = 0; i < s->n_names; i++)
+        if (strcmp(svc_name(s->names[i]), name) != 0)
+            s->names[j++] = s->names[i];
+    s->n_names = (uint8_t)j;
+}
+
+bool
+conn_builder_tunnel(conn_builder_t *cb, const pkt_layer_t *l, conn_parent_t *p)
+{
     conn_t *c = p->ref;
-    if (c->gen != p->ref_gen || c->removed)
-        return;
-    if (p->kind == ENCAP_TEREDO) {
-        /* Tunnel::delay_teredo_confirmation: only once both sides spoke Teredo. */
-        c->teredo_dirs |= p->from_orig ? 1 : 2;
-        if (c->teredo_dirs != 3)
-            return;
+    if (c && (c->gen != p->ref_gen || c->removed))
+        c = NULL;
+    p->valid = false;
+    p->kind = l->inner_encap != ENCAP_NONE ? l->inner_encap : l->tunnel;
+
+    if (c && l->tunnel != ENCAP_NONE) {
+        const char *name = encap_name(l->tunnel);
+        switch (l->tunnel_verdict) {
+        case TUNNEL_VERDICT_CONFIRM:
+            if (!(c->tunnel_violated & (1u << l->tunnel)))
+                svc_add_name(&c->svc, name);
+            break;
+        case TUNNEL_VERDICT_VALID:
+            /* Tunnel::delay_teredo_confirmation: both sides must speak Teredo. */
+            c->teredo_dirs |= p->from_orig ? 1 : 2;
+            if (c->teredo_dirs == 3 && !(c->tunnel_violated & (1u << l->tunnel)))
+                svc_add_name(&c->svc, name);
+            break;
+        case TUNNEL_VERDICT_VIOLATION:
+            /* a violation removes the analyzer, and its service (dpd.zeek) */
+            c->tunnel_violated |= (uint8_t)(1u << l->tunnel);
+            service_remove(&c->svc, name);
+            break;
+        case TUNNEL_VERDICT_TOO_DEEP:
+            if (tunnel_depth_marks_history(l->tunnel))
+                conn_check_history(cb, c, HIST_UNKNOWN_PKT, 'X');
+            break;
+        default:
+            break;
+        }
     }
-    svc_add_name(&c->svc, encap_name(p->kind));
+    if (l->inner_encap == ENCAP_NONE || l->tunnel_verdict == TUNNEL_VERDICT_TOO_DEEP ||
+        l->tunnel_verdict == TUNNEL_VERDICT_VIOLATION)
+        return false;
+
+    /* IP tunnels, and GRE carried in UDP, name the tunnel (one uid per
+     * address pair), not a connection (core.tunnels.gre-over-udp: four UDP
+     * flows, one parent). */
+    if (encap_is_ip_tunnel(l->inner_encap) || l->inner_encap == ENCAP_GRE_UDP)
+        ip_tunnel_uid(cb, l, p->uid);
+    else if (c)
+        uid_words(cb->uids, c->uid_base, p->uid);
+    else
+        return false;
+    p->valid = true;
+    p->depth = l->depth + 1;
+    return true;
 }
 
 /* ------------------------------------------------------------------ */

@@ -64,15 +64,18 @@ bool conn_config_set_tunable(conn_config_t *c, const char *name, const char *val
 
 typedef struct conn_builder conn_builder_t;
 
-/** An encapsulating connection, for the inner layers' tunnel_parents. */
+/** An encapsulating layer: what conn_builder_packet() learned about the
+ *  carrying connection, then, after conn_builder_tunnel(), the uid the
+ *  inner layers name in tunnel_parents. */
 typedef struct {
-    bool valid;
+    bool valid;            /* uid is set: decode the inner layer */
     uint64_t uid[2];
     int depth;
     encap_kind_t kind;     /* tunnel type carrying the inner layer */
-    void *ref;             /* the carrying connection (UDP tunnels), opaque */
+    void *ref;             /* the carrying UDP connection, opaque; NULL for IP tunnels */
     uint32_t ref_gen;
     bool from_orig;
+    uint16_t resp_port;    /* the carrying connection's responder port */
 } conn_parent_t;
 
 typedef struct {
@@ -99,13 +102,23 @@ conn_builder_t *conn_builder_new(const conn_config_t *cfg, uid_gen_t *uids,
 void conn_builder_free(conn_builder_t *cb);
 
 /**
- * Feed one decoded layer.  @p parent is the encapsulating connection (NULL
- * for the outermost layer).  When the layer carries a tunnel and the packet
- * was accepted (good checksum), *@p as_parent is set for the inner layer and
- * true is returned; otherwise false (do not decode further).
+ * Feed one decoded layer.  @p parent is the encapsulating layer (NULL for
+ * the outermost).  Returns true when the packet was accepted (good
+ * checksum) and may carry a tunnel: a UDP packet, or an IP-in-IP/GRE
+ * packet; *@p as_parent then describes the carrying connection and the
+ * caller goes on with conn_builder_tunnel().
  */
 bool conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_t *parent,
                          conn_parent_t *as_parent);
+
+/**
+ * The decoder's verdict on what @p l carries (after decode_retarget_udp()
+ * for the connection's responder port): confirms or removes the tunnel's
+ * service on the carrying connection, marks a refused nesting with 'X', and
+ * fills @p p's uid for the inner layers.  Returns true when the inner layer
+ * should be decoded.
+ */
+bool conn_builder_tunnel(conn_builder_t *cb, const pkt_layer_t *l, conn_parent_t *p);
 
 /**
  * Feed one normalized flow record (IPFIX, NetFlow v9/v5).  Records of one
@@ -114,10 +127,6 @@ bool conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_pa
  * reconstructed from TCP flags when it is logged.
  */
 void conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f);
-
-/** The inner packet of @p p decoded as the tunnel it claimed to be: confirm
- *  the tunnel's service on the carrying connection (Zeek logs "vxlan", ...). */
-void conn_builder_tunnel_confirmed(conn_builder_t *cb, const conn_parent_t *p);
 
 /** Move the clock to @p now (input time), running due timers. */
 void conn_builder_advance(conn_builder_t *cb, double now);

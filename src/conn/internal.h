@@ -163,6 +163,7 @@ typedef struct conn {
     bool removed;
     bool app_seen;             /* DNS/NTP first message looked at */
     uint8_t teredo_dirs;       /* Teredo seen from orig (1) / resp (2) */
+    uint16_t tunnel_violated;  /* bit per encap_kind_t whose analyzer saw a violation */
     uint8_t tunnel_changes;
     uint8_t n_parents;
     char hist[CONN_HIST_INLINE + 1];

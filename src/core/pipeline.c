@@ -1,9 +1,9 @@
 /*
  * Per-packet glue between the decoder and the connection builder.  A
  * tunnel's inner packet is decoded only after the carrying layer was
- * accepted (Zeek drops a tunnel whose outer checksum is bad), and the
- * carrying connection's service is confirmed only once the inner packet
- * decoded as what the tunnel claimed.
+ * accepted (Zeek drops a tunnel whose outer checksum is bad) and the
+ * builder, knowing the connection's responder port, agreed that a tunnel
+ * is there.
  */
 #include "core/pipeline.h"
 
@@ -30,12 +30,16 @@ pipeline_packet(void *user, int dlt, double ts, const uint8_t *data, uint32_t ca
 
     conn_parent_t parent = {0}, next;
     for (;;) {
-        if (!conn_builder_packet(p->cb, &layer[cur], parent.valid ? &parent : NULL, &next))
+        pkt_layer_t *l = &layer[cur];
+        if (!conn_builder_packet(p->cb, l, parent.valid ? &parent : NULL, &next))
             break;
-        r = decode_inner(p->dec, &layer[cur], &layer[cur ^ 1]);
-        if (r != DECODE_OK)
+        /* Zeek picks a UDP tunnel by the connection's responder port. */
+        if (l->proto == 17 && next.ref)
+            decode_retarget_udp(p->dec, l, next.resp_port);
+        if (!conn_builder_tunnel(p->cb, l, &next))
             break;
-        conn_builder_tunnel_confirmed(p->cb, &next);
+        if (decode_inner(p->dec, l, &layer[cur ^ 1]) != DECODE_OK)
+            break;
         parent = next;
         cur ^= 1;
     }

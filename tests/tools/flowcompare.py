@@ -46,10 +46,12 @@ def main():
     # "seen in full" by an exporter: one packet-path connection per endpoint
     # pair (Zeek splits reused or timed-out ones, an exporter need not), no
     # packet Zeek discarded for a bad checksum (an exporter counts those); a
-    # connection in a tunnel is invisible to an exporter of the outer traffic
+    # connection in a tunnel is invisible to an exporter of the outer traffic,
+    # and one whose every packet Zeek dropped (a malformed header) is too
     partial = {k for k, v in pk.items()
                if len(v) > 1 or any(c in (v[0].get("history") or "") for c in "Cc")
-               or v[0].get("tunnel_parents") not in (None, "", "-")}
+               or v[0].get("tunnel_parents") not in (None, "", "-")
+               or v[0].get("orig_pkts") == v[0].get("resp_pkts") == "0"}
     tcp = state_ok = counts_ok = pkts_ok = orient_ok = unmatched = 0
     shown = 0
     for f in rows(args.flows):
