@@ -14,3 +14,5 @@ EXTRA_DIST += tests/samples.sh tests/data/golden
 include tests/decode.mk
 TESTS += tests/flows-vs-packets.sh
 EXTRA_DIST += tests/flows-vs-packets.sh tests/tools/flowcompare.py tests/tools/udpsink.py
+TESTS += tests/cli.sh
+EXTRA_DIST += tests/cli.sh tests/run-asan
