@@ -744,35 +744,21 @@ conn_flip_roles(conn_builder_t *cb, conn_t *c)
 /* ------------------------------------------------------------------ */
 /* ICMP port pairing (spec section 5)                                   */
 
-static bool
-icmp4_counterpart(uint8_t type, uint8_t *other)
+bool
+conn_icmp_counterpart(bool v6, uint8_t type, uint8_t *other)
 {
-    static const uint8_t pairs[][2] = {{8, 0}, {13, 14}, {15, 16}, {10, 9}, {17, 18}};
-    for (size_t i = 0; i < G_N_ELEMENTS(pairs); i++) {
-        if (type == pairs[i][0]) {
-            *other = pairs[i][1];
+    static const uint8_t p4[][2] = {{8, 0}, {13, 14}, {15, 16}, {10, 9}, {17, 18}};
+    static const uint8_t p6[][2] = {{128, 129}, {133, 134}, {135, 136},
+                                    {130, 131}, {139, 140}, {144, 145}};
+    const uint8_t(*p)[2] = v6 ? p6 : p4;
+    size_t n = v6 ? G_N_ELEMENTS(p6) : G_N_ELEMENTS(p4);
+    for (size_t i = 0; i < n; i++) {
+        if (type == p[i][0]) {
+            *other = p[i][1];
             return true;
         }
-        if (type == pairs[i][1]) {
-            *other = pairs[i][0];
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool
-icmp6_counterpart(uint8_t type, uint8_t *other)
-{
-    static const uint8_t pairs[][2] = {{128, 129}, {133, 134}, {135, 136},
-                                       {130, 131}, {139, 140}, {144, 145}};
-    for (size_t i = 0; i < G_N_ELEMENTS(pairs); i++) {
-        if (type == pairs[i][0]) {
-            *other = pairs[i][1];
-            return true;
-        }
-        if (type == pairs[i][1]) {
-            *other = pairs[i][0];
+        if (type == p[i][1]) {
+            *other = p[i][0];
             return true;
         }
     }
@@ -1026,8 +1012,7 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
             goto unknown;
         transport = CONN_PROTO_ICMP;
         uint8_t other;
-        bool paired = l->proto == 1 ? icmp4_counterpart(l->icmp_type, &other)
-                                    : icmp6_counterpart(l->icmp_type, &other);
+        bool paired = conn_icmp_counterpart(l->proto == 58, l->icmp_type, &other);
         sport = l->icmp_type;
         dport = paired ? other : l->icmp_code;
         one_way = !paired;

@@ -16,28 +16,6 @@
 
 #include "conn/internal.h"
 
-/* Same ICMP pairing as the packet path (spec section 5). */
-static bool
-icmp_counterpart(bool v6, uint8_t type, uint8_t *other)
-{
-    static const uint8_t p4[][2] = {{8, 0}, {13, 14}, {15, 16}, {10, 9}, {17, 18}};
-    static const uint8_t p6[][2] = {{128, 129}, {133, 134}, {135, 136},
-                                    {130, 131}, {139, 140}, {144, 145}};
-    const uint8_t(*p)[2] = v6 ? p6 : p4;
-    size_t n = v6 ? G_N_ELEMENTS(p6) : G_N_ELEMENTS(p4);
-    for (size_t i = 0; i < n; i++) {
-        if (type == p[i][0]) {
-            *other = p[i][1];
-            return true;
-        }
-        if (type == p[i][1]) {
-            *other = p[i][0];
-            return true;
-        }
-    }
-    return false;
-}
-
 static void
 merge_side(flow_state_t *fs, int side, uint64_t pkts, uint64_t octets, bool has_payload,
            uint64_t payload, double start, double end, uint8_t flags, bool has_init,
@@ -87,7 +65,7 @@ conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f)
         }
         transport = CONN_PROTO_ICMP;
         uint8_t type = (uint8_t)(f->dport >> 8), code = (uint8_t)f->dport, other;
-        bool paired = icmp_counterpart(f->proto == 58, type, &other);
+        bool paired = conn_icmp_counterpart(f->proto == 58, type, &other);
         sport = type;
         dport = paired ? other : code;
         one_way = !paired;

@@ -229,6 +229,10 @@ conn_t *conn_create(conn_builder_t *cb, const conn_key_t *k, uint32_t hash,
 void conn_reschedule(conn_builder_t *cb, conn_t *c);
 svc_engine_t *conn_builder_svc(conn_builder_t *cb);
 
+/** ICMP request/reply pairing (spec section 5): true and the counterpart
+ *  type for paired types, false for one-way types. */
+bool conn_icmp_counterpart(bool v6, uint8_t type, uint8_t *other);
+
 /* --- flowconn.c --- */
 
 /** Fill the conn.log fields of a flow-built connection. */
