@@ -3,7 +3,8 @@
  *
  * This file only parses the command line and wires the modules together:
  * capture -> decode -> conn -> output.  Offline mode (-r) reads a pcap or
- * pcapng file to its end, flushes every connection and exits.
+ * pcapng file to its end, flushes every connection and exits.  Without -r
+ * or --ipfix-file it runs as a daemon (core/daemon.c).
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,6 +19,8 @@
 #include "capture/pcapsrc.h"
 #include "conn/conn.h"
 #include "conn/uid.h"
+#include "core/config.h"
+#include "core/daemon.h"
 #include "core/netset.h"
 #include "core/pipeline.h"
 #include "core/weird.h"
@@ -52,6 +55,14 @@ typedef struct {
     gboolean quiet;
     gboolean version;
     gchar **rest;
+    /* daemon mode (no -r / --ipfix-file) */
+    gchar *config;
+    gboolean check_config;
+    gchar **interfaces;
+    gchar **ipfix_listen;
+    gchar **netflow_listen;
+    gchar *http;
+    gchar *user;
 } options_t;
 
 typedef struct {
@@ -150,6 +161,12 @@ options_clear(options_t *o)
     g_free(o->ignore_cksum_nets);
     g_free(o->seed_file);
     g_strfreev(o->rest);
+    g_free(o->config);
+    g_strfreev(o->interfaces);
+    g_strfreev(o->ipfix_listen);
+    g_strfreev(o->netflow_listen);
+    g_free(o->http);
+    g_free(o->user);
 }
 
 static void
@@ -196,6 +213,38 @@ run_ipfix_file(const options_t *o, conn_builder_t *cb, uint64_t *flows)
     return true;
 }
 
+/* Daemon mode: the command line overrides the configuration file, and is
+ * kept for SIGHUP reloads (see core/daemon.h). */
+static int
+run_daemon(const options_t *o)
+{
+    config_overrides_t ov = {
+        .interfaces = (const char *const *)o->interfaces,
+        .filter = o->bpf,
+        .ipfix_listen = (const char *const *)o->ipfix_listen,
+        .netflow_listen = (const char *const *)o->netflow_listen,
+        .http_listen = o->http,
+        .logdir = o->logdir,
+        .format = o->format,
+        .user = o->user,
+        .local_nets = o->local_nets,
+        .no_private_local = o->no_private_local,
+        .likely_server_ports = o->server_ports,
+        .ignore_checksums_nets = o->ignore_cksum_nets,
+        .ignore_checksums = o->ignore_checksums,
+        .max_conns = o->max_conns > 0 ? o->max_conns : -1,
+        .seed = o->seed,
+        .tunables = (const char *const *)o->rest,
+    };
+    daemon_args_t args = {
+        .config_path = o->config,
+        .overrides = &ov,
+        .templates_dir = o->templates_dir,
+        .seed_file = o->seed_file,
+    };
+    return o->check_config ? daemon_check_config(&args) : daemon_run(&args);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -230,6 +279,22 @@ main(int argc, char **argv)
          "N"},
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "No progress and no summary", NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL},
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config,
+         "Daemon mode: read settings from FILE (see connlogd.conf(5))", "FILE"},
+        {"check-config", 0, 0, G_OPTION_ARG_NONE, &o.check_config,
+         "Daemon mode: validate the configuration and exit 0 (OK) or 1", NULL},
+        {"interface", 'i', 0, G_OPTION_ARG_STRING_ARRAY, &o.interfaces,
+         "Daemon mode: capture live on IFACE (repeatable)", "IFACE"},
+        {"ipfix-listen", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.ipfix_listen,
+         "Daemon mode: collect IPFIX on udp://ADDR[:PORT] or tcp://ADDR[:PORT] (repeatable)",
+         "URI"},
+        {"netflow-listen", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.netflow_listen,
+         "Daemon mode: collect NetFlow v5/v9 on udp://ADDR[:PORT] (repeatable)", "URI"},
+        {"http", 0, 0, G_OPTION_ARG_STRING, &o.http,
+         "Daemon mode: serve /stats and /recent on ADDR:PORT, or 'off' (default 127.0.0.1:8080)",
+         "ADDR:PORT"},
+        {"user", 0, 0, G_OPTION_ARG_STRING, &o.user,
+         "Daemon mode: drop privileges to USER after opening inputs", "USER"},
         {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.rest, NULL, "[name=value ...]"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
@@ -247,8 +312,14 @@ main(int argc, char **argv)
         printf("connlogd %s\n", PACKAGE_VERSION);
         return 0;
     }
-    if (!o.read_file && !o.ipfix_file)
-        die_usage("no input: give -r FILE or --ipfix-file FILE");
+    if (!o.read_file && !o.ipfix_file) {
+        if (!o.config && !o.check_config && !o.interfaces && !o.ipfix_listen && !o.netflow_listen)
+            die_usage("no input: give -r FILE or --ipfix-file FILE, or run as a daemon with "
+                      "-i IFACE, --ipfix-listen URI, --netflow-listen URI or -c CONFIG");
+        int drc = run_daemon(&o);
+        options_clear(&o);
+        return drc;
+    }
 
     conn_config_t cfg;
     conn_config_defaults(&cfg);
@@ -305,6 +376,10 @@ main(int argc, char **argv)
         src = pcapsrc_open_offline(o.read_file, o.bpf, &weirds, &err);
         if (!src) {
             fprintf(stderr, "connlogd: %s\n", err->message);
+            g_error_free(err);
+            netset_free(local);
+            netset_free(nocksum);
+            options_clear(&o);
             return 2;
         }
         if (!decode_dlt_supported(pcapsrc_dlt(src)))
@@ -316,6 +391,11 @@ main(int argc, char **argv)
     writer_t *w = writer_open(logdir, fmt, &err);
     if (!w) {
         fprintf(stderr, "connlogd: %s\n", err->message);
+        g_error_free(err);
+        pcapsrc_free(src);
+        netset_free(local);
+        netset_free(nocksum);
+        options_clear(&o);
         return 2;
     }
 

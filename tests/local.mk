@@ -12,6 +12,7 @@ include tests/ipfix.mk
 TESTS += tests/samples.sh
 EXTRA_DIST += tests/samples.sh tests/data/golden
 include tests/decode.mk
+include tests/daemon.mk
 TESTS += tests/flows-vs-packets.sh
 EXTRA_DIST += tests/flows-vs-packets.sh tests/tools/flowcompare.py tests/tools/udpsink.py
 TESTS += tests/cli.sh

@@ -11,10 +11,14 @@
 #include "output/writer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/netset.h"
 
@@ -28,6 +32,9 @@ struct writer {
     bool owned;        /* opened by writer_open(): closed by writer_close() */
     log_format_t fmt;
     char *path;        /* "" for borrowed streams */
+    char *dir;         /* log directory of owned files, NULL for streams */
+    time_t opened;     /* the time written as #open (rotation names use it) */
+    uint64_t rotations;
     char *iobuf;       /* setvbuf() buffer of owned files */
     GString *line;     /* row buffer, reused for every row */
     uint64_t rows;
@@ -644,18 +651,30 @@ writer_format_json(const conn_record_t *rec, GString *out)
 
 /* ---- files */
 
-/* Wall-clock time for #open/#close, in the local zone like Zeek's
- * (Ascii.cc Timestamp; btest pins TZ=UTC). */
-static void
-append_header_time(GString *out)
+static time_t
+writer_now(void)
 {
-    time_t now = writer_clock ? writer_clock() : time(NULL);
+    return writer_clock ? writer_clock() : time(NULL);
+}
+
+/* @p t as #open/#close and rotated file names show it: the local zone like
+ * Zeek's (Ascii.cc Timestamp, Log::default_rotation_date_format
+ * "%Y-%m-%d-%H-%M-%S"; btest pins TZ=UTC). */
+static void
+format_log_time(time_t t, char *buf, size_t len)
+{
     struct tm tm;
+
+    if (localtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d-%H-%M-%S", &tm) == 0)
+        g_strlcpy(buf, "1970-01-01-00-00-00", len);
+}
+
+static void
+append_time_at(GString *out, time_t t)
+{
     char buf[64];
 
-    if (localtime_r(&now, &tm) == NULL ||
-        strftime(buf, sizeof(buf), "%Y-%m-%d-%H-%M-%S", &tm) == 0)
-        g_strlcpy(buf, "1970-01-01-00-00-00", sizeof(buf));
+    format_log_time(t, buf, sizeof(buf));
     g_string_append(out, buf);
 }
 
@@ -676,6 +695,8 @@ write_header(writer_t *w)
 {
     GString *s = w->line;
 
+    if (w->opened == 0)
+        w->opened = writer_now();
     g_string_truncate(s, 0);
     /* #separator is followed by a space, every other key by the separator;
      * separator values are printed escaped. */
@@ -685,7 +706,7 @@ write_header(writer_t *w)
                        "#unset_field\t-\n"
                        "#path\tconn\n"
                        "#open\t");
-    append_header_time(s);
+    append_time_at(s, w->opened);
     g_string_append_c(s, '\n');
     g_string_append(s, tsv_fields);
     g_string_append(s, tsv_types);
@@ -702,6 +723,7 @@ writer_new(FILE *fp, bool owned, log_format_t fmt, const char *path)
     w->fmt = fmt;
     w->path = g_strdup(path);
     w->line = g_string_sized_new(1024);
+    w->opened = writer_now();
     return w;
 }
 
@@ -710,6 +732,7 @@ writer_free(writer_t *w)
 {
     g_string_free(w->line, TRUE);
     g_free(w->path);
+    g_free(w->dir);
     g_free(w->iobuf);
     g_free(w);
 }
@@ -736,6 +759,7 @@ writer_open(const char *dir, log_format_t fmt, GError **err)
     }
 
     writer_t *w = writer_new(fp, true, fmt, path);
+    w->dir = g_strdup(dir);
     w->iobuf = g_malloc(WRITER_IOBUF_SIZE);
     setvbuf(fp, w->iobuf, _IOFBF, WRITER_IOBUF_SIZE);
 
@@ -807,7 +831,7 @@ writer_close(writer_t *w, GError **err)
     if (w->fmt == LOG_FORMAT_TSV) {
         g_string_truncate(w->line, 0);
         g_string_append(w->line, "#close\t");
-        append_header_time(w->line);
+        append_time_at(w->line, writer_now());
         g_string_append_c(w->line, '\n');
         if (!flush_line(w)) {
             ok = false;
@@ -845,4 +869,248 @@ const char *
 writer_path(const writer_t *w)
 {
     return w ? w->path : "";
+}
+
+/* ---- rotation */
+
+char *
+writer_rotated_name(time_t opened, time_t closed)
+{
+    char a[64], b[64];
+
+    format_log_time(opened, a, sizeof(a));
+    format_log_time(closed, b, sizeof(b));
+    return g_strdup_printf("conn.%s_%s.log", a, b);
+}
+
+/* Rename @p from to dir/@p base without replacing anything
+ * (RENAME_NOREPLACE): if the name is taken (two rotations within one
+ * second), try base with "-1", "-2", ... before ".log".  Returns the final
+ * path (new string) or NULL with errno. */
+static char *
+rename_noreplace(const char *from, const char *dir, const char *base)
+{
+    g_autofree char *stem = g_strndup(base, strlen(base) - strlen(".log"));
+
+    for (int i = 0; i < 1000; i++) {
+        g_autofree char *name =
+            i == 0 ? g_strdup(base) : g_strdup_printf("%s-%d.log", stem, i);
+        char *to = g_build_filename(dir, name, NULL);
+        int rc = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+        if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+            /* A file system without RENAME_NOREPLACE: link() fails with
+             * EEXIST instead of replacing, then drop the old name.  (It
+             * needs to own the file where protected_hardlinks is set,
+             * which renameat2 does not.) */
+            rc = link(from, to);
+            if (rc == 0 && unlink(from) != 0) {
+                int e = errno;
+                unlink(to);
+                g_free(to);
+                errno = e;
+                return NULL;
+            }
+        }
+        if (rc == 0)
+            return to;
+        int e = errno;
+        g_free(to);
+        if (e != EEXIST) {
+            errno = e;
+            return NULL;
+        }
+    }
+    errno = EEXIST;
+    return NULL;
+}
+
+/* Open times of a leftover log: its "#open" line if it has one, else the
+ * file's modification time. */
+static time_t
+leftover_open_time(const char *path, time_t mtime)
+{
+    char buf[4096];
+    FILE *fp = fopen(path, "re");
+    time_t t = mtime;
+
+    if (!fp)
+        return t;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    const char *p = strstr(buf, "\n#open\t");
+    if (!p)
+        return t;
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(p + 7, "%d-%d-%d-%d-%d-%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec) == 6) {
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        tm.tm_isdst = -1;
+        time_t parsed = mktime(&tm);
+        if (parsed != (time_t)-1)
+            t = parsed;
+    }
+    return t;
+}
+
+bool
+writer_rotate_leftover(const char *dir, char **archived, GError **err)
+{
+    g_autofree char *path = g_build_filename(dir, WRITER_FILE_NAME, NULL);
+    struct stat st;
+
+    if (archived)
+        *archived = NULL;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        return true;
+    g_autofree char *base = writer_rotated_name(leftover_open_time(path, st.st_mtime),
+                                                st.st_mtime);
+    char *to = rename_noreplace(path, dir, base);
+    if (!to) {
+        int e = errno;
+        g_set_error(err, WRITER_ERROR, WRITER_ERROR_IO, "cannot move leftover %s aside: %s", path,
+                    g_strerror(e));
+        return false;
+    }
+    if (archived)
+        *archived = to;
+    else
+        g_free(to);
+    return true;
+}
+
+bool
+writer_rotate(writer_t *w, const char *dir, log_format_t fmt, char **archived, GError **err)
+{
+    g_return_val_if_fail(w != NULL && w->owned, false);
+
+    const char *new_dir = dir ? dir : w->dir;
+    time_t now = writer_now();
+    g_autofree char *tmpl = NULL;
+    g_autofree char *new_path = NULL;
+    g_autofree char *archive = NULL;
+    int e;
+
+    if (archived)
+        *archived = NULL;
+    if (g_mkdir_with_parents(new_dir, 0755) != 0) {
+        e = errno;
+        g_set_error(err, WRITER_ERROR, WRITER_ERROR_IO, "cannot create log directory %s: %s",
+                    new_dir, g_strerror(e));
+        return false;
+    }
+    new_path = g_build_filename(new_dir, WRITER_FILE_NAME, NULL);
+    bool same_dir = strcmp(new_path, w->path) == 0;
+    /* A different directory may hold an old conn.log: keep it. */
+    if (!same_dir && !writer_rotate_leftover(new_dir, NULL, err))
+        return false;
+
+    /* 1. The new file, complete with its header, under a temporary name:
+     *    if this fails nothing has changed and rows keep going to the old. */
+    tmpl = g_build_filename(new_dir, ".conn.log.XXXXXX", NULL);
+    int fd = g_mkstemp_full(tmpl, O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        e = errno;
+        g_set_error(err, WRITER_ERROR, WRITER_ERROR_IO, "cannot create a file in %s: %s",
+                    new_dir, g_strerror(e));
+        return false;
+    }
+    FILE *nfp = fdopen(fd, "w");
+    if (!nfp) {
+        e = errno;
+        close(fd);
+        unlink(tmpl);
+        g_set_error(err, WRITER_ERROR, WRITER_ERROR_IO, "cannot open %s: %s", tmpl,
+                    g_strerror(e));
+        return false;
+    }
+    char *nbuf = g_malloc(WRITER_IOBUF_SIZE);
+    setvbuf(nfp, nbuf, _IOFBF, WRITER_IOBUF_SIZE);
+
+    writer_t tmp = {.fp = nfp, .fmt = fmt, .opened = now, .line = w->line};
+    if ((fmt == LOG_FORMAT_TSV && !write_header(&tmp)) || fflush(nfp) != 0) {
+        e = errno;
+        fclose(nfp);
+        g_free(nbuf);
+        unlink(tmpl);
+        g_set_error(err, WRITER_ERROR, WRITER_ERROR_IO, "cannot write header to %s: %s", tmpl,
+                    g_strerror(e));
+        return false;
+    }
+
+    /* 2. Move the open file aside.  Rows buffered for it still land in it:
+     *    the descriptor follows the rename. */
+    g_autofree char *base = writer_rotated_name(w->opened, now);
+    archive = rename_noreplace(w->path, w->dir, base);
+    if (!archive) {
+        e = errno;
+        fclose(nfp);
+        g_free(nbuf);
+        unlink(tmpl);
+        g_set_error(err, WRITER_ERROR, WRITER_ERROR_IO, "cannot rename %s: %s", w->path,
+                    g_strerror(e));
+        return false;
+    }
+
+    /* 3. Put the new file in place. */
+    if (rename(tmpl, new_path) != 0) {
+        e = errno;
+        fclose(nfp);
+        g_free(nbuf);
+        unlink(tmpl);
+        /* Undo step 2 so the old file keeps its name and its rows. */
+        if (rename(archive, w->path) != 0)
+            g_warning("%s stays at %s: %s", w->path, archive, g_strerror(errno));
+        g_set_error(err, WRITER_ERROR, WRITER_ERROR_IO, "cannot rename %s to %s: %s", tmpl,
+                    new_path, g_strerror(e));
+        return false;
+    }
+
+    /* 4. Finish the old file with #close at the time in its name. */
+    bool ok = true;
+    if (w->fmt == LOG_FORMAT_TSV) {
+        g_string_truncate(w->line, 0);
+        g_string_append(w->line, "#close\t");
+        append_time_at(w->line, now);
+        g_string_append_c(w->line, '\n');
+        ok = flush_line(w);
+    }
+    if (fflush(w->fp) != 0)
+        ok = false;
+    if (fclose(w->fp) != 0)
+        ok = false;
+    if (!ok) {
+        w->errors++;
+        g_warning("%s: could not finish the rotated file cleanly", archive);
+    }
+    g_free(w->iobuf);
+
+    w->fp = nfp;
+    w->iobuf = nbuf;
+    w->fmt = fmt;
+    w->opened = now;
+    w->rotations++;
+    g_free(w->path);
+    w->path = g_steal_pointer(&new_path);
+    if (!same_dir) {
+        g_free(w->dir);
+        w->dir = g_strdup(new_dir);
+    }
+    if (archived)
+        *archived = g_steal_pointer(&archive);
+    return true;
+}
+
+time_t
+writer_opened(const writer_t *w)
+{
+    return w ? w->opened : 0;
+}
+
+uint64_t
+writer_rotations(const writer_t *w)
+{
+    return w ? w->rotations : 0;
 }

@@ -52,6 +52,37 @@ void writer_format_json(const conn_record_t *rec, GString *out);
 /** Write errors so far (short writes, failed flushes). */
 uint64_t writer_errors(const writer_t *w);
 
+/**
+ * Rotate like Zeek's ASCII writer: the open file is renamed to
+ * writer_rotated_name(open, now) in its directory and finished with
+ * "#close" (TSV), and a fresh conn.log with a new header takes its place in
+ * @p dir (NULL: the same directory) with format @p fmt.  Every row written
+ * before the call is in the old file, every row after it in the new one.
+ * On failure nothing changes (rows keep going to the old file) and @p err
+ * says why.  *@p archived (may be NULL) receives the rotated file's path
+ * (caller g_free()s).  Only for writers from writer_open().
+ */
+bool writer_rotate(writer_t *w, const char *dir, log_format_t fmt, char **archived,
+                   GError **err);
+
+/**
+ * Move a non-empty DIR/conn.log left by an earlier run aside under its
+ * rotated name (open time from its #open line, else its mtime; close time
+ * its mtime), so a restart never truncates logged rows.  True when there
+ * was nothing to move.  *@p archived (may be NULL) gets the new path or NULL.
+ */
+bool writer_rotate_leftover(const char *dir, char **archived, GError **err);
+
+/** "conn.<open>_<close>.log" with Zeek's rotation date format
+ *  (%Y-%m-%d-%H-%M-%S, local time).  Caller g_free()s. */
+char *writer_rotated_name(time_t opened, time_t closed);
+
+/** When the current file was opened (its #open time). */
+time_t writer_opened(const writer_t *w);
+
+/** Rotations done so far. */
+uint64_t writer_rotations(const writer_t *w);
+
 /** Clock for the #open/#close lines; NULL (the default) means time().  For
  *  deterministic tests; applies to every writer in the process. */
 void writer_set_clock(time_t (*now)(void));

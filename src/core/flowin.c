@@ -1,0 +1,158 @@
+/*
+ * The collector's thread.  It creates the collector and its listeners
+ * itself, reports the outcome through a condition variable, then polls
+ * until asked to stop; ipfix_collector_wakeup() cuts a wait short.  Every
+ * record goes into the flow queue, which waits rather than drops when the
+ * builder falls behind.
+ */
+#include "core/flowin.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+struct flowin {
+    GThread *thread;
+    GMutex lock;
+    GCond cond;
+    int state;                  /* 0 starting, 1 running, -1 failed */
+    GError *error;
+    ipfix_collector_config_t cfg;
+    char *templates_dir;
+    char **ipfix, **netflow;
+    flowq_t *q;
+    ipfix_collector_t *collector;
+    atomic_bool stop;
+    atomic_bool done;
+};
+
+static void
+report(flowin_t *f, int state, GError *e)
+{
+    g_mutex_lock(&f->lock);
+    f->state = state;
+    f->error = e;
+    g_cond_broadcast(&f->cond);
+    g_mutex_unlock(&f->lock);
+}
+
+static gboolean
+add_all(ipfix_collector_t *c, char *const *specs, GError **err)
+{
+    for (char *const *it = specs; it && *it; it++) {
+        uint16_t port = 0;
+        GError *e = NULL;
+        if (!ipfix_collector_add_listener(c, *it, &port, &e)) {
+            g_propagate_prefixed_error(err, e, "%s: ", *it);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static gpointer
+flowin_main(gpointer data)
+{
+    flowin_t *f = data;
+    GError *e = NULL;
+
+    ipfix_collector_t *c = ipfix_collector_new(&f->cfg, flowq_sink, f->q, &e);
+    if (!c || !add_all(c, f->ipfix, &e) || !add_all(c, f->netflow, &e)) {
+        ipfix_collector_free(c);
+        atomic_store(&f->done, true);
+        report(f, -1, e);
+        return NULL;
+    }
+    g_mutex_lock(&f->lock);
+    f->collector = c;
+    g_mutex_unlock(&f->lock);
+    report(f, 1, NULL);
+
+    while (!atomic_load(&f->stop)) {
+        if (ipfix_collector_poll(c, 1000) < 0)
+            break; /* nothing left to listen on */
+    }
+    /* The collector is this thread's to free (collector.h).  Whoever read
+     * its stats (the HTTP server) has been stopped before we were asked to
+     * stop; flowin_collector() says so.  Unpublish it under the lock so a
+     * late flowin_request_stop() cannot wake a freed collector. */
+    g_mutex_lock(&f->lock);
+    f->collector = NULL;
+    g_mutex_unlock(&f->lock);
+    ipfix_collector_free(c);
+    atomic_store(&f->done, true);
+    return NULL;
+}
+
+flowin_t *
+flowin_start(const ipfix_collector_config_t *cfg, char *const *ipfix, char *const *netflow,
+             flowq_t *q, GError **err)
+{
+    flowin_t *f = g_new0(flowin_t, 1);
+
+    g_mutex_init(&f->lock);
+    g_cond_init(&f->cond);
+    f->cfg = *cfg;
+    f->templates_dir = g_strdup(cfg->templates_dir);
+    f->cfg.templates_dir = f->templates_dir;
+    f->ipfix = g_strdupv((char **)ipfix);
+    f->netflow = g_strdupv((char **)netflow);
+    f->q = q;
+    f->thread = g_thread_new("connlogd-flows", flowin_main, f);
+
+    g_mutex_lock(&f->lock);
+    while (f->state == 0)
+        g_cond_wait(&f->cond, &f->lock);
+    g_mutex_unlock(&f->lock);
+    if (f->state < 0) {
+        g_propagate_error(err, f->error);
+        f->error = NULL;
+        g_thread_join(f->thread);
+        f->thread = NULL;
+        flowin_stop(f);
+        return NULL;
+    }
+    return f;
+}
+
+ipfix_collector_t *
+flowin_collector(flowin_t *f)
+{
+    g_mutex_lock(&f->lock);
+    ipfix_collector_t *c = f->collector;
+    g_mutex_unlock(&f->lock);
+    return c;
+}
+
+void
+flowin_request_stop(flowin_t *f)
+{
+    atomic_store(&f->stop, true);
+    g_mutex_lock(&f->lock);
+    if (f->collector)
+        ipfix_collector_wakeup(f->collector);
+    g_mutex_unlock(&f->lock);
+}
+
+bool
+flowin_done(flowin_t *f)
+{
+    return atomic_load(&f->done);
+}
+
+void
+flowin_stop(flowin_t *f)
+{
+    if (!f)
+        return;
+    if (f->thread) {
+        flowin_request_stop(f);
+        g_thread_join(f->thread);
+    }
+    g_clear_error(&f->error);
+    g_strfreev(f->ipfix);
+    g_strfreev(f->netflow);
+    g_free(f->templates_dir);
+    g_cond_clear(&f->cond);
+    g_mutex_clear(&f->lock);
+    g_free(f);
+}

@@ -1,0 +1,146 @@
+/*
+ * Flow record queue between the collector thread and the builder's thread.
+ * The eventfd is written only when the queue goes from empty to non-empty
+ * and read only when a drain empties it, both under the lock, so its
+ * readability always matches "something is queued" without one syscall per
+ * record.
+ */
+#include "core/flowq.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct flowq {
+    GMutex lock;
+    GCond not_full;
+    flow_obs_t *ring;
+    unsigned capacity, head, len;
+    bool closed;
+    int efd;
+    flowq_stats_t st;
+};
+
+flowq_t *
+flowq_new(unsigned capacity, GError **err)
+{
+    g_return_val_if_fail(capacity >= 1, NULL);
+
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (efd < 0) {
+        int e = errno;
+        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "eventfd: %s", g_strerror(e));
+        return NULL;
+    }
+    flowq_t *q = g_new0(flowq_t, 1);
+    g_mutex_init(&q->lock);
+    g_cond_init(&q->not_full);
+    q->ring = g_new(flow_obs_t, capacity);
+    q->capacity = capacity;
+    q->efd = efd;
+    return q;
+}
+
+void
+flowq_free(flowq_t *q)
+{
+    if (!q)
+        return;
+    close(q->efd);
+    g_cond_clear(&q->not_full);
+    g_mutex_clear(&q->lock);
+    g_free(q->ring);
+    g_free(q);
+}
+
+int
+flowq_fd(const flowq_t *q)
+{
+    return q->efd;
+}
+
+static void
+signal_fd(int fd)
+{
+    uint64_t one = 1;
+    /* EAGAIN only if the counter would overflow: it is readable anyway. */
+    while (write(fd, &one, sizeof(one)) < 0 && errno == EINTR)
+        ;
+}
+
+static void
+clear_fd(int fd)
+{
+    uint64_t v;
+    while (read(fd, &v, sizeof(v)) < 0 && errno == EINTR)
+        ;
+}
+
+bool
+flowq_push(flowq_t *q, const flow_obs_t *obs)
+{
+    g_mutex_lock(&q->lock);
+    if (q->len == q->capacity && !q->closed) {
+        q->st.waits++;
+        while (q->len == q->capacity && !q->closed)
+            g_cond_wait(&q->not_full, &q->lock);
+    }
+    if (q->closed) {
+        q->st.dropped++;
+        g_mutex_unlock(&q->lock);
+        return false;
+    }
+    q->ring[(q->head + q->len) % q->capacity] = *obs;
+    if (q->len++ == 0)
+        signal_fd(q->efd);
+    if (q->len > q->st.peak)
+        q->st.peak = q->len;
+    q->st.pushed++;
+    g_mutex_unlock(&q->lock);
+    return true;
+}
+
+void
+flowq_sink(const flow_obs_t *obs, void *user)
+{
+    flowq_push(user, obs);
+}
+
+unsigned
+flowq_drain(flowq_t *q, flow_obs_t *out, unsigned max)
+{
+    unsigned n = 0;
+
+    g_mutex_lock(&q->lock);
+    bool was_full = q->len == q->capacity;
+    while (n < max && q->len > 0) {
+        out[n++] = q->ring[q->head];
+        q->head = (q->head + 1) % q->capacity;
+        q->len--;
+    }
+    if (q->len == 0 && n > 0)
+        clear_fd(q->efd);
+    if (was_full && n > 0)
+        g_cond_broadcast(&q->not_full);
+    g_mutex_unlock(&q->lock);
+    return n;
+}
+
+void
+flowq_close(flowq_t *q)
+{
+    g_mutex_lock(&q->lock);
+    q->closed = true;
+    g_cond_broadcast(&q->not_full);
+    g_mutex_unlock(&q->lock);
+}
+
+void
+flowq_stats(flowq_t *q, flowq_stats_t *out)
+{
+    g_mutex_lock(&q->lock);
+    *out = q->st;
+    out->depth = q->len;
+    g_mutex_unlock(&q->lock);
+}

@@ -1,0 +1,57 @@
+/**
+ * @file flowq.h
+ * The hand-off of flow records from the collector thread to the thread
+ * that owns the connection builder: a bounded ring of flow_obs_t (allocated
+ * once) under a mutex, with an eventfd that is readable while records wait,
+ * so the main loop can poll() it beside the capture descriptors.
+ *
+ * A full queue makes the producer wait instead of dropping records: the
+ * kernel's socket buffers then absorb the burst, and the producer's
+ * waiting is counted.
+ */
+#ifndef CONNLOGD_CORE_FLOWQ_H
+#define CONNLOGD_CORE_FLOWQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "conn/flow.h"
+
+typedef struct flowq flowq_t;
+
+typedef struct {
+    uint64_t pushed;   /* records accepted */
+    uint64_t waits;    /* times a producer found the queue full and waited */
+    uint64_t dropped;  /* records refused because the queue was closed */
+    unsigned depth;    /* records waiting now */
+    unsigned peak;     /* most records waiting at once */
+} flowq_stats_t;
+
+/** Queue of @p capacity records (>= 1).  NULL with @p err if no eventfd. */
+flowq_t *flowq_new(unsigned capacity, GError **err);
+
+/** NULL is a no-op.  No thread may use the queue any more. */
+void flowq_free(flowq_t *q);
+
+/** Readable (POLLIN) while records are queued. */
+int flowq_fd(const flowq_t *q);
+
+/** Append a copy of @p obs, waiting while the queue is full.  False (and
+ *  counted as dropped) once the queue is closed. */
+bool flowq_push(flowq_t *q, const flow_obs_t *obs);
+
+/** flow_obs_fn-compatible wrapper around flowq_push(); @p user is the queue. */
+void flowq_sink(const flow_obs_t *obs, void *user);
+
+/** Move up to @p max queued records into @p out, oldest first; never waits.
+ *  Returns how many. */
+unsigned flowq_drain(flowq_t *q, flow_obs_t *out, unsigned max);
+
+/** Refuse further pushes and wake producers that wait. */
+void flowq_close(flowq_t *q);
+
+void flowq_stats(flowq_t *q, flowq_stats_t *out);
+
+#endif
