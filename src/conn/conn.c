@@ -374,13 +374,17 @@ conn_run_timers(conn_builder_t *cb, conn_t *c, double now)
         case TMR_EXPIRE1:
             tcp_expire_timer(cb, c, now, kind);
             break;
-        case TMR_INACT:
-            /* Connection::InactivityTimer */
-            if (c->last_time + c->inact_timeout <= now)
+        case TMR_INACT: {
+            /* Connection::InactivityTimer.  A flow connection waits from
+             * when its last record arrived, not from the flow's own end:
+             * replayed or late exports must still stitch. */
+            double base = c->src_id ? c->u.flow->touched : c->last_time;
+            if (base + c->inact_timeout <= now)
                 conn_remove(cb, c);
             else
-                conn_set_timer(cb, c, TMR_INACT, c->last_time + c->inact_timeout);
+                conn_set_timer(cb, c, TMR_INACT, base + c->inact_timeout);
             break;
+        }
         }
         if (c->removed)
             return;

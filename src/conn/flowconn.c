@@ -141,8 +141,13 @@ conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f)
 
     /* Wait for the other direction or the next active-timeout piece. */
     double wait = fs->ended ? cfg->flow_linger : cfg->flow_active_timeout;
-    c->inact_timeout = wait;
-    conn_set_timer(cb, c, TMR_INACT, c->last_time + wait);
+    double touched = end;
+    if (f->received > touched)
+        touched = f->received;
+    if (touched > fs->touched)
+        fs->touched = touched;
+    c->inact_timeout = (float)wait;
+    conn_set_timer(cb, c, TMR_INACT, fs->touched + wait);
 }
 
 /* ------------------------------------------------------------------ */

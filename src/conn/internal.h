@@ -113,6 +113,7 @@ typedef struct {
     bool ended;                    /* a record closed the flow (not an active-timeout piece) */
     uint32_t sampling;
     uint32_t records;
+    double touched;                /* newest of record end and arrival: expiry counts from it */
     uint16_t app_label;
 } flow_state_t;
 
