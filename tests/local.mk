@@ -17,3 +17,4 @@ TESTS += tests/flows-vs-packets.sh
 EXTRA_DIST += tests/flows-vs-packets.sh tests/tools/flowcompare.py tests/tools/udpsink.py
 TESTS += tests/cli.sh
 EXTRA_DIST += tests/cli.sh tests/run-asan
+include tests/service.mk

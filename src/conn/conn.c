@@ -50,6 +50,7 @@ struct conn_builder {
     uint32_t mask;
     uint64_t count;
     uint64_t hash_seed;
+    uint64_t evict_rng;        /* xorshift state of evict_one(), never 0 */
 
     conn_t **chunks;
     uint32_t n_chunks;
@@ -902,18 +903,43 @@ note_parent(conn_builder_t *cb, conn_t *c, const conn_parent_t *parent, bool is_
     c->n_parents++;
 }
 
-/* Evict the connection whose next timer is nearest, logging it. */
+/*
+ * Evict one connection to stay under the cap, logging it.  The victim is
+ * the least recently active of EVICT_SAMPLES connections picked at random
+ * (an approximated LRU, as Redis evicts keys).  Under a SYN flood or a scan
+ * the table is full of one-packet connections that went idle long ago, so
+ * conversations still in progress survive.  (Taking the nearest timer
+ * instead lets a UDP scan, whose 60 s inactivity timers outlast TCP's 5 s
+ * attempt and close timers, pin the table and push out every live TCP
+ * session.)  The draw is seeded from the hash seed: runs repeat exactly.
+ */
+#define EVICT_SAMPLES 8
+
 static void
 evict_one(conn_builder_t *cb)
 {
-    if (cb->heap_len > 0) {
-        conn_t *c = cb->heap[0].c;
-        cb->stats.evicted++;
-        weird_bump(cb->weirds, WEIRD_CONN_TABLE_FULL);
-        conn_remove(cb, c);
-        slab_free(cb, c);
-        return;
+    conn_t *victim = NULL;
+    for (int n = 0; n < EVICT_SAMPLES && cb->count > 0; n++) {
+        /* xorshift64 (Marsaglia 2003) */
+        cb->evict_rng ^= cb->evict_rng << 13;
+        cb->evict_rng ^= cb->evict_rng >> 7;
+        cb->evict_rng ^= cb->evict_rng << 17;
+        /* the first occupied slot at or after a random one (load <= 0.7) */
+        for (uint32_t i = (uint32_t)cb->evict_rng & cb->mask;; i = (i + 1) & cb->mask) {
+            conn_t *c = cb->table[i];
+            if (c) {
+                if (!victim || c->last_time < victim->last_time)
+                    victim = c;
+                break;
+            }
+        }
     }
+    if (!victim)
+        return;
+    cb->stats.evicted++;
+    weird_bump(cb->weirds, WEIRD_CONN_TABLE_FULL);
+    conn_remove(cb, victim);
+    slab_free(cb, victim);
 }
 
 conn_t *
@@ -1074,7 +1100,8 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
     switch (transport) {
     case CONN_PROTO_TCP:
         if (!l->l4_complete) {
-            weird_bump(cb->weirds, WEIRD_BAD_TCP_HEADER_LENGTH);
+            /* The decoder has counted why (bad_TCP_header_len or
+             * truncated_TCP_header): Zeek raises one weird per segment. */
             accepted = false;
             break;
         }
@@ -1159,6 +1186,11 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
             .len = l->payload_len,
             .caplen = l->payload_caplen,
             .ts = t,
+            /* A connection picked up mid-stream: no SYN or SYN-ACK from either
+             * side.  (One seen from its SYN-ACK on, flipped with "^h", is not:
+             * core.tcp.flip-without-syn still logs http.) */
+            .tcp_partial = transport == CONN_PROTO_TCP &&
+                           !(c->hist_seen & (HIST_SYN_PKT | (HIST_SYN_PKT << 16))),
         };
         svc_inspect(cb->svc, &c->svc, &sp);
     }
@@ -1176,18 +1208,6 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
     as_parent->from_orig = is_orig;
     as_parent->resp_port = resp_port(c);
     return true;
-}
-
-/* Drop @p name from a connection's confirmed services (an analyzer
- * violation after its confirmation). */
-static void
-service_remove(svc_state_t *s, const char *name)
-{
-    int j = 0;
-    for (int i = 0; i < s->n_names; i++)
-        if (strcmp(svc_name(s->names[i]), name) != 0)
-            s->names[j++] = s->names[i];
-    s->n_names = (uint8_t)j;
 }
 
 bool
@@ -1215,7 +1235,7 @@ conn_builder_tunnel(conn_builder_t *cb, const pkt_layer_t *l, conn_parent_t *p)
         case TUNNEL_VERDICT_VIOLATION:
             /* a violation removes the analyzer, and its service (dpd.zeek) */
             c->tunnel_violated |= (uint8_t)(1u << l->tunnel);
-            service_remove(&c->svc, name);
+            svc_remove_name(&c->svc, name);
             break;
         case TUNNEL_VERDICT_TOO_DEEP:
             if (tunnel_depth_marks_history(l->tunnel))
@@ -1260,6 +1280,7 @@ conn_builder_new(const conn_config_t *cfg, uid_gen_t *uids, weird_counters_t *we
     cb->table = g_new0(conn_t *, cb->mask + 1);
     cb->hash_seed = cfg->hash_seed ? cfg->hash_seed
                                    : ((uint64_t)g_random_int() << 32 | g_random_int());
+    cb->evict_rng = cb->hash_seed * UINT64_C(0x9e3779b97f4a7c15) | 1;
     cb->ip_tunnels = g_hash_table_new_full(ip_tunnel_hash, ip_tunnel_equal, g_free, NULL);
     cb->svc = svc_engine_new();
     cb->stats.bytes_in_use = sizeof(*cb) + (cb->mask + 1) * sizeof(conn_t *);

@@ -36,8 +36,14 @@ pipeline_packet(void *user, int dlt, double ts, const uint8_t *data, uint32_t ca
         /* Zeek picks a UDP tunnel by the connection's responder port. */
         if (l->proto == 17 && next.ref)
             decode_retarget_udp(p->dec, l, next.resp_port);
-        if (!conn_builder_tunnel(p->cb, l, &next))
+        if (!conn_builder_tunnel(p->cb, l, &next)) {
+            /* A tunnel refused at the depth limit is Zeek's
+             * exceeded_tunnel_max_depth weird, which decode_inner() counts
+             * (and refuses the layer). */
+            if (l->tunnel_verdict == TUNNEL_VERDICT_TOO_DEEP)
+                (void)decode_inner(p->dec, l, &layer[cur ^ 1]);
             break;
+        }
         if (decode_inner(p->dec, l, &layer[cur ^ 1]) != DECODE_OK)
             break;
         parent = next;
