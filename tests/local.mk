@@ -7,7 +7,7 @@ TEST_CK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
 include tests/output.mk
 include tests/conn.mk
 TESTS += tests/conformance.sh
-EXTRA_DIST += tests/conformance.sh tests/conformance.floor tests/run
+EXTRA_DIST += tests/conformance.sh tests/conformance.floor tests/service.floor tests/run
 include tests/ipfix.mk
 TESTS += tests/samples.sh
 EXTRA_DIST += tests/samples.sh tests/data/golden
