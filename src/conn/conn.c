@@ -20,7 +20,7 @@
 #include "conn/internal.h"
 #include "decode/decode.h"
 
-#define SLAB_CHUNK 4096
+#define SLAB_CHUNK 1024 /* small chunks: at most ~200 KiB allocated ahead of need */
 
 /* The timer heap holds each connection at most once, keyed by its
  * earliest armed timer; conn_t.heap_pos tracks the entry so that re-arming
@@ -280,7 +280,7 @@ heap_update(conn_builder_t *cb, conn_t *c, double t)
 static inline bool
 has_tcp_timers(const conn_t *c)
 {
-    return c->src_id == 0 && c->transport == CONN_PROTO_TCP && c->u.tcp;
+    return !c->is_flow && c->transport == CONN_PROTO_TCP && c->u.tcp;
 }
 
 static double
@@ -379,7 +379,7 @@ conn_run_timers(conn_builder_t *cb, conn_t *c, double now)
             /* Connection::InactivityTimer.  A flow connection waits from
              * when its last record arrived, not from the flow's own end:
              * replayed or late exports must still stitch. */
-            double base = c->src_id ? c->u.flow->touched : c->last_time;
+            double base = c->is_flow ? c->u.flow->touched : c->last_time;
             if (base + c->inact_timeout <= now)
                 conn_remove(cb, c);
             else
@@ -500,7 +500,7 @@ slab_alloc(conn_builder_t *cb)
 static void
 slab_free(conn_builder_t *cb, conn_t *c)
 {
-    if (c->src_id)
+    if (c->is_flow)
         g_free(c->u.flow);
     else if (c->transport == CONN_PROTO_TCP)
         tcp_conn_free(cb, c);
@@ -548,7 +548,8 @@ static inline bool
 key_eq(const conn_t *c, const conn_key_t *k)
 {
     return c->pa == k->pa && c->pb == k->pb && c->ip_proto == k->proto &&
-           c->one_way == k->one_way && c->src_id == k->src_id && memcmp(c->a, k->a, 16) == 0 &&
+           c->one_way == k->one_way && (c->is_flow ? c->u.flow->src_id : 0) == k->src_id &&
+           memcmp(c->a, k->a, 16) == 0 &&
            memcmp(c->b, k->b, 16) == 0;
 }
 
@@ -683,7 +684,7 @@ fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
 
     svc_format(&c->svc, r->service, sizeof(r->service));
 
-    if (c->src_id)
+    if (c->is_flow)
         flow_fill_record(cb, c, r);
     else
         packet_fill_record(c, r);
@@ -725,13 +726,13 @@ static void
 flip_roles(conn_builder_t *cb, conn_t *c, bool swap_counters)
 {
     c->orig_is_a ^= 1;
-    if (!c->src_id && c->transport == CONN_PROTO_TCP)
+    if (!c->is_flow && c->transport == CONN_PROTO_TCP)
         tcp_flip(c);
     if (swap_counters) {
         uint64_t t;
         t = c->pkts[0], c->pkts[0] = c->pkts[1], c->pkts[1] = t;
         t = c->ip_bytes[0], c->ip_bytes[0] = c->ip_bytes[1], c->ip_bytes[1] = t;
-        if (!c->src_id && c->transport != CONN_PROTO_TCP)
+        if (!c->is_flow && c->transport != CONN_PROTO_TCP)
             t = c->u.size[0], c->u.size[0] = c->u.size[1], c->u.size[1] = t;
         bool b = c->udp_active[0];
         c->udp_active[0] = c->udp_active[1];
@@ -955,13 +956,20 @@ conn_create(conn_builder_t *cb, const conn_key_t *k, uint32_t h, const uint8_t o
     c->pb = k->pb;
     c->ip_proto = k->proto;
     c->one_way = k->one_way;
-    c->src_id = k->src_id;
     c->transport = (uint8_t)transport;
     c->hash = h;
     c->orig_is_a = memcmp(c->a, orig_h, 16) == 0 && c->pa == orig_p;
     c->start_time = c->last_time = t;
     c->uid_base = uid_reserve(cb->uids);
-    if (transport == CONN_PROTO_TCP && k->src_id == 0 && !tcp_conn_init(cb, c)) {
+    if (k->src_id) {
+        c->is_flow = true;
+        c->u.flow = g_try_new0(flow_state_t, 1);
+        if (!c->u.flow) {
+            slab_free(cb, c);
+            return NULL;
+        }
+        c->u.flow->src_id = k->src_id;
+    } else if (transport == CONN_PROTO_TCP && !tcp_conn_init(cb, c)) {
         slab_free(cb, c);
         return NULL;
     }
@@ -1130,10 +1138,11 @@ conn_builder_packet(conn_builder_t *cb, const pkt_layer_t *l, const conn_parent_
         if (validate && !decode_l4_checksum_ok(l)) {
             weird_bump(cb->weirds, WEIRD_BAD_UDP_CHECKSUM);
             cb->stats.bad_checksums++;
-            if (c->chk_cnt[dir] < UINT16_MAX) {
-                uint32_t n = c->chk_cnt[dir];
+            conn_ext_t *x = conn_ext(c); /* bad checksums are rare: counted outside */
+            if (x && x->chk_cnt[dir] < UINT16_MAX) {
+                uint32_t n = x->chk_cnt[dir];
                 conn_scaled_history(cb, c, is_orig ? 'C' : 'c', &n);
-                c->chk_cnt[dir] = (uint16_t)n;
+                x->chk_cnt[dir] = (uint16_t)n;
             }
             accepted = false;
             break;

@@ -97,18 +97,11 @@ conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f)
         c = conn_create(cb, &k, h, f->src, sport, transport, start);
         if (!c)
             return;
-        c->u.flow = g_try_new0(flow_state_t, 1);
-        if (!c->u.flow) {
-            conn_remove(cb, c);
-            return;
-        }
         c->u.flow->first_is_a = c->orig_is_a;
         svc_conn_new(conn_builder_svc(cb), &c->svc, f->src, sport, f->dst, dport,
                      transport == CONN_PROTO_TCP, start);
     }
     flow_state_t *fs = c->u.flow;
-    if (!fs)
-        return; /* a packet connection with the same key cannot happen: src_id differs */
 
     uint64_t scale = 1;
     if (f->sampling_interval > 1) {

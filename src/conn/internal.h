@@ -49,32 +49,30 @@ typedef struct {
 
 #define TCP_MAX_BLOCKS 16
 
-/** What Zeek's reassembler would know, without the bytes themselves:
- *  which sequence ranges were sent but not yet acknowledged (adjacent
- *  ranges merged), and how far delivery got. */
-typedef struct {
-    uint64_t last_reassem_seq; /* relative; starts at 1 */
-    uint64_t trim_seq;
-    seq_block_t *blocks;       /* sorted, disjoint; TCP_MAX_BLOCKS slots from the pool, or NULL */
-    uint8_t n_blocks;
-    bool skip_deliveries;
-    bool did_eof;
-} tcp_reasm_t;
-
+/** One TCP endpoint: Zeek's TCP_Endpoint state plus what its reassembler
+ *  would know, without the bytes themselves (which sequence ranges were sent
+ *  but not yet acknowledged, adjacent ranges merged, and how far delivery
+ *  got).  Fields ordered to pack: TCP connections are the bulk of a table. */
 typedef struct tcp_endpoint {
     uint8_t state, prev_state;
     bool did_close;
     bool fin_seen;             /* FIN_cnt > 0 */
     bool rst_seen;             /* RST_cnt > 0 */
+    uint8_t n_blocks;          /* reassembly ranges in use */
+    bool skip_deliveries;
+    bool did_eof;
     uint32_t start_seq, last_seq, ack_seq;
-    uint32_t seq_wraps, ack_wraps;
+    uint16_t seq_wraps, ack_wraps; /* 4 GiB wraps: up to 256 TiB a direction */
     /* low 32 bits of the relative positions of the last SYN/FIN/RST letters:
      * Zeek compares 64-bit values, which differ from ours only when two such
      * packets sit exactly a multiple of 4 GiB apart */
     uint32_t hist_last_syn, hist_last_fin, hist_last_rst;
+    uint32_t rxmt_cnt;         /* logarithmic letters: T, then W, G, C (saturating) */
+    uint16_t win0_cnt, gap_cnt, chk_cnt;
     uint64_t fin_seq;          /* relative seq one past the FIN */
-    uint32_t rxmt_cnt, win0_cnt, gap_cnt, chk_cnt; /* logarithmic letters */
-    tcp_reasm_t reasm;
+    uint64_t last_reassem_seq; /* relative; starts at 1 */
+    uint64_t trim_seq;
+    seq_block_t *blocks;       /* sorted, disjoint; TCP_MAX_BLOCKS slots from the pool, or NULL */
 } tcp_endpoint_t;
 
 /* The two endpoint objects keep their addresses for the connection's life;
@@ -114,6 +112,7 @@ typedef struct {
     uint32_t sampling;
     uint32_t records;
     double touched;                /* newest of record end and arrival: expiry counts from it */
+    uint32_t src_id;               /* key source: exporter id + 1 */
     uint16_t app_label;
 } flow_state_t;
 
@@ -132,6 +131,7 @@ typedef struct {
     uint64_t cur_parent[2];    /* encapsulation of the latest packet (0,0 = none) */
     uint64_t parents[CONN_MAX_PARENTS][2];
     char hist_more[CONN_HISTORY_MAX - CONN_HIST_INLINE + 1];
+    uint16_t chk_cnt[2];       /* UDP bad checksums, for 'C'/'c' (saturating) */
 } conn_ext_t;
 
 /* One tracked connection.  Kept compact: a busy sensor holds hundreds of
@@ -144,22 +144,21 @@ typedef struct conn {
     uint8_t one_way;
     uint8_t orig_is_a;         /* 1: orig = (a, pa) */
     uint8_t transport;         /* conn_proto_t */
-    uint32_t src_id;           /* 0 packets, exporter id + 1 flows */
 
     uint32_t gen;              /* bumped when the slot is reused (stale references) */
     uint32_t hash;
     uint32_t heap_pos;         /* index in the timer heap, HEAP_NONE when not there */
     uint32_t hist_seen;
     float inact_timeout;       /* seconds; whole values in practice, exact in a float */
+    svc_state_t svc;           /* (4-byte aligned: placed here to fill the hole before the doubles) */
 
     double start_time, last_time;
     double inact_at;           /* inactivity timer, 0 = not armed; TCP's own are in u.tcp */
     uint64_t uid_base;         /* see uid_reserve() */
     uint64_t pkts[2], ip_bytes[2];  /* [0] orig, [1] resp (ConnSize) */
-    svc_state_t svc;
-    uint16_t chk_cnt[2];       /* UDP bad checksums, for 'C'/'c' (saturating) */
 
     uint8_t hist_len;
+    bool is_flow;              /* built from flow records: u.flow, key source in u.flow */
     bool udp_active[2];
     bool removed;
     bool app_seen;             /* DNS/NTP first message looked at */

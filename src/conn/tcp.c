@@ -114,8 +114,8 @@ tcp_conn_init(conn_builder_t *cb, conn_t *c)
     if (!t)
         return false;
     for (int i = 0; i < 2; i++) {
-        t->e[i].reasm.last_reassem_seq = 1;
-        t->e[i].reasm.trim_seq = 1;
+        t->e[i].last_reassem_seq = 1;
+        t->e[i].trim_seq = 1;
     }
     t->is_active = true;
     c->u.tcp = t;
@@ -128,7 +128,7 @@ tcp_conn_free(conn_builder_t *cb, conn_t *c)
     if (!c->u.tcp)
         return;
     for (int i = 0; i < 2; i++)
-        conn_blocks_free(cb, c->u.tcp->e[i].reasm.blocks);
+        conn_blocks_free(cb, c->u.tcp->e[i].blocks);
     conn_tcp_free(cb, c->u.tcp);
     c->u.tcp = NULL;
 }
@@ -198,6 +198,18 @@ ep_scaled(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, char code, uint32_t
     if (!ep_is_orig(c, ep))
         code = (char)tolower((unsigned char)code);
     conn_scaled_history(cb, c, code, counter);
+}
+
+/* The same for the 16-bit counters (zero windows, gaps, bad checksums):
+ * they stop at 65535, so a 100,000th such letter is never written. */
+static void
+ep_scaled16(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, char code, uint16_t *counter)
+{
+    if (*counter == UINT16_MAX)
+        return;
+    uint32_t n = *counter;
+    ep_scaled(cb, c, ep, code, &n);
+    *counter = (uint16_t)n;
 }
 
 /* update_history in TCPSessionAdapter.cc */
@@ -391,20 +403,20 @@ reasm_gap(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint64_t len)
     tcp_endpoint_t *peer = ep_peer(c, ep);
     bool clean = is_clean(ep) && is_clean(peer);
     if (clean)
-        ep_scaled(cb, c, ep, 'G', &ep->gap_cnt);
+        ep_scaled16(cb, c, ep, 'G', &ep->gap_cnt);
     if (clean || conn_builder_config(cb)->report_gaps_for_partial)
         c->u.tcp->missed_bytes += len;
 }
 
 static void
-blocks_remove_front(tcp_reasm_t *r, int n)
+blocks_remove_front(tcp_endpoint_t *r, int n)
 {
     memmove(r->blocks, r->blocks + n, (size_t)(r->n_blocks - n) * sizeof(seq_block_t));
     r->n_blocks = (uint8_t)(r->n_blocks - n);
 }
 
 static void
-blocks_clear(conn_builder_t *cb, tcp_reasm_t *r)
+blocks_clear(conn_builder_t *cb, tcp_endpoint_t *r)
 {
     conn_blocks_free(cb, r->blocks);
     r->blocks = NULL;
@@ -415,7 +427,7 @@ blocks_clear(conn_builder_t *cb, tcp_reasm_t *r)
 static void
 reasm_deliver(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep)
 {
-    tcp_reasm_t *r = &ep->reasm;
+    tcp_endpoint_t *r = ep;
     for (int i = 0; i < r->n_blocks; i++) {
         if (r->blocks[i].seq > r->last_reassem_seq)
             break;
@@ -430,7 +442,7 @@ static void reasm_trim(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint64
 static void
 reasm_undelivered(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint64_t up_to_seq)
 {
-    tcp_reasm_t *r = &ep->reasm;
+    tcp_endpoint_t *r = ep;
     if (up_to_seq <= 2 && c->u.tcp->is_partial)
         return; /* the faked SYN octet of a partial connection */
     if (!r->skip_deliveries) {
@@ -455,7 +467,7 @@ reasm_undelivered(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint64_t up
 static void
 reasm_trim(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint64_t seq)
 {
-    tcp_reasm_t *r = &ep->reasm;
+    tcp_endpoint_t *r = ep;
     if (seq > r->last_reassem_seq)
         reasm_undelivered(cb, c, ep, seq);
     int n = 0;
@@ -471,7 +483,7 @@ reasm_trim(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint64_t seq)
 }
 
 static uint64_t
-reasm_data_size(const tcp_reasm_t *r)
+reasm_data_size(const tcp_endpoint_t *r)
 {
     uint64_t n = 0;
     for (int i = 0; i < r->n_blocks; i++)
@@ -481,7 +493,7 @@ reasm_data_size(const tcp_reasm_t *r)
 
 /* Insert [seq, upper) into the sorted disjoint list, merging touching ranges. */
 static void
-blocks_insert(conn_builder_t *cb, tcp_reasm_t *r, uint64_t seq, uint64_t upper)
+blocks_insert(conn_builder_t *cb, tcp_endpoint_t *r, uint64_t seq, uint64_t upper)
 {
     if (!r->blocks) {
         r->blocks = conn_blocks_alloc(cb);
@@ -525,7 +537,7 @@ blocks_insert(conn_builder_t *cb, tcp_reasm_t *r, uint64_t seq, uint64_t upper)
 static void
 reasm_data_sent(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint64_t seq, uint64_t len)
 {
-    tcp_reasm_t *r = &ep->reasm;
+    tcp_endpoint_t *r = ep;
     const conn_config_t *cfg = conn_builder_config(cb);
     uint64_t ack = rel_seq_space(ep, ep->ack_seq, ep->ack_wraps);
     uint64_t upper = seq + len;
@@ -568,7 +580,7 @@ reasm_data_sent(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint64_t seq,
 static bool
 data_pending(const conn_t *c, const tcp_endpoint_t *ep)
 {
-    const tcp_reasm_t *r = &ep->reasm;
+    const tcp_endpoint_t *r = ep;
     if (r->skip_deliveries)
         return false;
     uint64_t delivered = (uint64_t)ep->start_seq + r->last_reassem_seq;
@@ -578,7 +590,7 @@ data_pending(const conn_t *c, const tcp_endpoint_t *ep)
     if (delivered != last - 1 && delivered != last)
         return true;
     const tcp_endpoint_t *peer = ep_peer(c, ep);
-    if (ep->state != TCP_RESET && peer->reasm.n_blocks > 0)
+    if (ep->state != TCP_RESET && peer->n_blocks > 0)
         return true;
     return false;
 }
@@ -589,7 +601,7 @@ static void connection_closed(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep,
 static void
 check_eof(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep)
 {
-    tcp_reasm_t *r = &ep->reasm;
+    tcp_endpoint_t *r = ep;
     if (r->did_eof || c->removed)
         return;
     if (!(ep->fin_seen || ep->state == TCP_CLOSED || ep->state == TCP_RESET))
@@ -609,7 +621,7 @@ reasm_ack_received(conn_builder_t *cb, conn_t *c, tcp_endpoint_t *ep, uint64_t s
 {
     if (ep->fin_seen && seq >= ep->fin_seq)
         seq = ep->fin_seq - 1;
-    if (seq <= ep->reasm.trim_seq)
+    if (seq <= ep->trim_seq)
         return;
     reasm_trim(cb, c, ep, seq);
     check_eof(cb, c, ep);
@@ -853,7 +865,7 @@ void
 tcp_checksum_error(conn_builder_t *cb, conn_t *c, bool is_orig)
 {
     tcp_endpoint_t *ep = is_orig ? ep_orig(c) : ep_resp(c);
-    ep_scaled(cb, c, ep, 'C', &ep->chk_cnt);
+    ep_scaled16(cb, c, ep, 'C', &ep->chk_cnt);
 }
 
 void
@@ -890,7 +902,7 @@ tcp_process(conn_builder_t *cb, conn_t *c, const pkt_layer_t *l, bool is_orig)
     /* update_window: only the zero-window letter matters for the log; a
      * zero window stays zero whatever the scale. */
     if (l->win == 0 && !(flags & TH_RST) && peer->state != TCP_CLOSED && ep->state != TCP_RESET)
-        ep_scaled(cb, c, ep, 'W', &ep->win0_cnt);
+        ep_scaled16(cb, c, ep, 'W', &ep->win0_cnt);
 
     if (!ep_orig(c)->did_close || !ep_resp(c)->did_close)
         c->last_time = t;
