@@ -10,7 +10,12 @@ bench_pcapgen_LDADD = $(GLIB_LIBS)
 bench_bareloop_SOURCES = bench/bareloop.c
 bench_bareloop_LDADD = $(PCAP_LIBS)
 
-EXTRA_DIST += bench/README.md bench/pcap-throughput bench/make-samples samples/README.md \
+# The flow-path benchmark (bench/ipfix-ingest): an IPFIX file replayed over
+# loopback UDP with sendmmsg, at a given rate.
+noinst_PROGRAMS += bench/ipfix-replay
+bench_ipfix_replay_SOURCES = bench/ipfix-replay.c
+
+EXTRA_DIST += bench/README.md bench/pcap-throughput bench/ipfix-ingest bench/make-samples samples/README.md \
 	samples/tcp-basic.pcap samples/udp-icmp.pcap samples/ipv6-vlan.pcap \
 	samples/tunnels.pcap samples/badinput.pcap samples/timeouts.pcap samples/mixed.pcap
 

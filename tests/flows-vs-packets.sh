@@ -46,15 +46,31 @@ export_file() { # pcap flags...: IPFIX datagrams kept as a file, read offline
     [ -s "$tmp/x.ipfix" ] || return 0
     "$bin" --ipfix-file "$tmp/x.ipfix" -q --logdir "$tmp/f" 2>/dev/null
 }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# flow records the daemon has taken in so far (its /stats)
+daemon_records() {
+    local js
+    js=$(curl -sf "http://127.0.0.1:$1/stats") || { echo -1; return; }
+    python3 -c 'import json,sys; print(json.loads(sys.argv[1])["flows"]["records"])' "$js" 2>/dev/null || echo -1
+}
 export_live() { # pcap listen-option scheme flags...: through the daemon's listener
     local pcap=$1 opt=$2 scheme=$3; shift 3
-    local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    local port http; port=$(free_port); http=$(free_port)
     rm -rf "$tmp/f"; mkdir -p "$tmp/f"
-    "$bin" "$opt" "$scheme://127.0.0.1:$port" --http off -q --logdir "$tmp/f" 2>"$tmp/daemon.err" &
+    "$bin" "$opt" "$scheme://127.0.0.1:$port" --http "127.0.0.1:$http" -q --logdir "$tmp/f" 2>"$tmp/daemon.err" &
     local pid=$!
-    for _ in $(seq 50); do ss -ln | grep -q ":$port " && break; sleep 0.05; done
+    # listeners are bound before HTTP answers
+    for _ in $(seq 200); do curl -sf "http://127.0.0.1:$http/health" >/dev/null && break; sleep 0.05; done
     softflowd -a -r "$pcap" -n "127.0.0.1:$port" "$@" >/dev/null 2>&1
-    sleep 0.4
+    # wait until every record is in: the count stops moving (the machine may be busy)
+    local last=-2 now zero=0
+    for _ in $(seq 100); do
+        sleep 0.2
+        now=$(daemon_records "$http")
+        [ "$now" = "$last" ] && [ "$now" -gt 0 ] 2>/dev/null && break
+        [ "$now" = 0 ] && zero=$((zero + 1)) && [ $zero -ge 15 ] && break # nothing exported
+        last=$now
+    done
     kill -TERM $pid; wait $pid
 }
 
@@ -66,7 +82,8 @@ run_mode() { # label exporter-function args...
         "$@" "$pcap" 2>/dev/null || true
         [ -f "$tmp/f/conn.log" ] || continue
         grep -v '^#' "$tmp/p/conn.log" >> "$tmp/all-packets.log"
-        grep -v '^#' "$tmp/f/conn.log" >> "$tmp/all-flows.log"
+        # a daemon run that crosses the hour rotates: take every file
+        cat "$tmp"/f/conn*.log | grep -v '^#' >> "$tmp/all-flows.log"
         header=$(grep '^#fields' "$tmp/p/conn.log")
     done
     for f in all-packets all-flows; do { echo "$header"; cat "$tmp/$f.log"; } > "$tmp/$f.tsv"; done

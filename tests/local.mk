@@ -17,4 +17,5 @@ TESTS += tests/flows-vs-packets.sh
 EXTRA_DIST += tests/flows-vs-packets.sh tests/tools/flowcompare.py tests/tools/udpsink.py
 TESTS += tests/cli.sh
 EXTRA_DIST += tests/cli.sh tests/run-asan
+include tests/flows.mk
 include tests/service.mk

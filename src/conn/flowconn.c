@@ -189,19 +189,51 @@ choose_orig(const conn_config_t *cfg, const conn_t *c, const flow_state_t *fs)
 {
     if (c->one_way)
         return 0;
+    bool plain_syn_opening = false;
     if (c->transport == CONN_PROTO_TCP) {
         bool s0 = fs->has_init[0] && syn_only(fs->init_flags[0]);
         bool s1 = fs->has_init[1] && syn_only(fs->init_flags[1]);
         if (s0 != s1)
             return s0 ? 0 : 1;
+        /* A connection seen from a SYN-ACK on (its SYN was missed): Zeek
+         * keeps the SYN-ACK's sender as originator unless a likely server
+         * port flips it at creation, or the other side then sends a pure
+         * ACK or data (the "^h" rule).  A lone RST in answer does neither:
+         * backscatter stays REJ. */
+        bool h0 = fs->has_init[0] && (fs->init_flags[0] & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK);
+        bool h1 = fs->has_init[1] && (fs->init_flags[1] & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK);
+        if (h0 != h1) {
+            int hs = h0 ? 0 : 1, other = 1 - hs;
+            uint16_t hp = hs == 0 ? c->pa : c->pb, op = hs == 0 ? c->pb : c->pa;
+            if (likely_server(cfg, CONN_PROTO_TCP, hp) && !likely_server(cfg, CONN_PROTO_TCP, op))
+                return other;
+            uint8_t of = fs->flags[other];
+            bool lone_close = (of & (TH_RST | TH_FIN)) && fs->pkts[other] <= 1;
+            if ((of & TH_ACK) && !lone_close)
+                return other;
+            return hs;
+        }
         bool o0 = syn_only(fs->flags[0]) && (fs->flags[1] & TH_ACK);
         bool o1 = syn_only(fs->flags[1]) && (fs->flags[0] & TH_ACK);
         if (o0 != o1)
             return o0 ? 0 : 1;
+        plain_syn_opening = s0 || (!fs->has_init[0] && !fs->has_init[1] &&
+                                   (fs->flags[0] & TH_SYN) && (fs->flags[1] & TH_SYN));
+    }
+    int first = first_side(fs);
+    bool udp_or_tcp = c->transport == CONN_PROTO_TCP || c->transport == CONN_PROTO_UDP;
+    /* Zeek flips a connection that does not open with a plain SYN when it
+     * starts from a likely server port toward one that is not
+     * (TCPAnalyzer/UDPAnalyzer::WantConnection): that outranks timing. */
+    if (udp_or_tcp && !plain_syn_opening) {
+        uint16_t fp = first == 0 ? c->pa : c->pb, op = first == 0 ? c->pb : c->pa;
+        if (likely_server(cfg, (conn_proto_t)c->transport, fp) &&
+            !likely_server(cfg, (conn_proto_t)c->transport, op))
+            return 1 - first;
     }
     if (fs->start[0] > 0 && fs->start[1] > 0 && fs->start[0] != fs->start[1])
         return fs->start[0] < fs->start[1] ? 0 : 1;
-    if (c->transport == CONN_PROTO_TCP || c->transport == CONN_PROTO_UDP) {
+    if (udp_or_tcp) {
         bool srv0 = likely_server(cfg, (conn_proto_t)c->transport, c->pa);
         bool srv1 = likely_server(cfg, (conn_proto_t)c->transport, c->pb);
         if (srv0 != srv1)
@@ -242,10 +274,12 @@ side_payload(const conn_t *c, const flow_state_t *fs, int side)
 /* Endpoint state as Zeek's state machine would have left it, from the
  * flags the side sent (no ordering is known, so RST and FIN win). */
 static uint8_t
-endpoint_state(const flow_state_t *fs, int side, int peer, bool is_orig)
+endpoint_state(const conn_t *c, const flow_state_t *fs, int side, int peer, bool is_orig)
 {
     uint8_t fl = fs->flags[side], pf = fs->flags[peer];
-    if (fl & TH_RST)
+    /* After a FIN exchange Zeek ignores a RST (UpdateClosedState), and a
+     * peer's FIN turns a FIN-then-RST side back to CLOSED. */
+    if ((fl & TH_RST) && !((fl & TH_FIN) && (pf & TH_FIN) && !(pf & TH_RST)))
         return TCP_RESET;
     if (fl & TH_FIN)
         return TCP_CLOSED;
@@ -259,9 +293,17 @@ endpoint_state(const flow_state_t *fs, int side, int peer, bool is_orig)
     }
     if (fs->pkts[side] == 0)
         return TCP_INACTIVE;
-    /* no SYN from this side: established only by acking a peer that did */
-    if ((fl & TH_ACK) && (pf & TH_SYN))
-        return TCP_ESTABLISHED;
+    if (is_orig) {
+        /* no SYN: established by acking a responder that sent one */
+        if ((fl & TH_ACK) && (pf & TH_SYN))
+            return TCP_ESTABLISHED;
+        return TCP_PARTIAL;
+    }
+    /* A responder that never sent SYN stays INACTIVE while it only acks an
+     * originator's SYN (UpdateInactiveState's early-ack case), PARTIAL once
+     * it sends data. */
+    if ((pf & TH_SYN) && side_payload(c, fs, side) == 0)
+        return TCP_INACTIVE;
     return TCP_PARTIAL;
 }
 
@@ -331,7 +373,7 @@ flow_fill_record(conn_builder_t *cb, const conn_t *c, conn_record_t *r)
             hist_add(r, &n, 'r');
 
         /* Zeek's conn_state() over the reconstructed endpoint states. */
-        uint8_t os = endpoint_state(fs, o, p, true), rs = endpoint_state(fs, p, o, false);
+        uint8_t os = endpoint_state(c, fs, o, p, true), rs = endpoint_state(c, fs, p, o, false);
         bool o_inact = os == TCP_INACTIVE || os == TCP_PARTIAL;
         bool r_inact = rs == TCP_INACTIVE || rs == TCP_PARTIAL;
         conn_state_t st;
