@@ -4,7 +4,7 @@
 noinst_PROGRAMS += bench/pcapgen bench/bareloop
 
 bench_pcapgen_SOURCES = bench/pcapgen.c bench/pcapgen.h bench/pcapgen_pkt.c \
-	bench/pcapgen_mix.c bench/pcapgen_samples.c
+	bench/pcapgen_mix.c bench/pcapgen_samples.c bench/pcapgen_flood.c
 bench_pcapgen_LDADD = $(GLIB_LIBS)
 
 bench_bareloop_SOURCES = bench/bareloop.c

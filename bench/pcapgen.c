@@ -12,6 +12,8 @@
 #include "pcapgen.h"
 
 static gboolean opt_mix;
+static gboolean opt_flood;
+static gint64 opt_legit_every = 1000;
 static gchar *opt_sample;
 static gboolean opt_list;
 static gint64 opt_packets = 1000000;
@@ -25,6 +27,12 @@ static GOptionEntry entries[] = {
     { "mix", 0, 0, G_OPTION_ARG_NONE, &opt_mix, "Write the benchmark traffic mix", NULL },
     { "sample", 0, 0, G_OPTION_ARG_STRING, &opt_sample, "Write the hand-designed sample NAME",
       "NAME" },
+    { "flood", 0, 0, G_OPTION_ARG_NONE, &opt_flood,
+      "Write a SYN flood and UDP scan (--packets of them) with legitimate traffic woven in",
+      NULL },
+    { "legit-every", 0, 0, G_OPTION_ARG_INT64, &opt_legit_every,
+      "Flood: a legitimate TCP session and DNS exchange every N flood packets (1000; 0: none)",
+      "N" },
     { "list", 0, 0, G_OPTION_ARG_NONE, &opt_list, "List the sample names", NULL },
     { "packets", 'n', 0, G_OPTION_ARG_INT64, &opt_packets, "Mix: exact packet count (1000000)",
       "N" },
@@ -47,7 +55,8 @@ main(int argc, char **argv)
     g_option_context_set_description(
         ctx, "Examples:\n"
              "  pcapgen --mix --packets 1000000 --conns 100000 --seed 1 -o mix.pcap\n"
-             "  pcapgen --sample tcp-basic -o samples/tcp-basic.pcap\n");
+             "  pcapgen --sample tcp-basic -o samples/tcp-basic.pcap\n"
+             "  pcapgen --flood --packets 1000000 --seed 1 -o flood.pcap\n");
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
         g_printerr("pcapgen: %s\n", err->message);
         return 2;
@@ -57,8 +66,13 @@ main(int argc, char **argv)
             printf("%s\n", *n);
         return 0;
     }
-    if (opt_mix == (opt_sample != NULL)) {
-        g_printerr("pcapgen: give exactly one of --mix or --sample NAME (see --help)\n");
+    if ((int)opt_mix + (int)opt_flood + (opt_sample != NULL) != 1) {
+        g_printerr("pcapgen: give exactly one of --mix, --flood or --sample NAME (see --help)\n");
+        return 2;
+    }
+    if (opt_flood && (opt_packets <= 0 || opt_seed < 0 || opt_legit_every < 0)) {
+        g_printerr("pcapgen: --packets must be positive, --seed and --legit-every not "
+                   "negative\n");
         return 2;
     }
     if (!opt_out) {
@@ -78,7 +92,13 @@ main(int argc, char **argv)
     }
     gboolean ok;
     uint64_t conns = 0;
-    if (opt_mix) {
+    pg_flood_stats_t fst;
+    if (opt_flood) {
+        pg_flood_opts_t o = { .packets = (uint64_t)opt_packets,
+                              .legit_every = (uint64_t)opt_legit_every,
+                              .seed = (uint64_t)opt_seed };
+        ok = pg_flood_generate(&o, &w, &fst, &err);
+    } else if (opt_mix) {
         pg_mix_opts_t o = { .packets = (uint64_t)opt_packets, .conns = (uint64_t)opt_conns,
                             .seed = (uint64_t)opt_seed, .span_us = (uint64_t)opt_span * 1000000 };
         ok = pg_mix_generate(&o, &w, &conns, &err);
@@ -94,7 +114,13 @@ main(int argc, char **argv)
             remove(opt_out);
         return 1;
     }
-    if (!opt_quiet && opt_mix)
+    if (!opt_quiet && opt_flood)
+        g_printerr("pcapgen: flood: %" G_GUINT64_FORMAT " packets: %" G_GUINT64_FORMAT
+                   " syn, %" G_GUINT64_FORMAT " udp, %" G_GUINT64_FORMAT " legit_tcp, %"
+                   G_GUINT64_FORMAT " legit_dns, %" G_GUINT64_FORMAT " connections, to %s\n",
+                   packets, fst.syn, fst.udp, fst.legit_tcp, fst.legit_dns, fst.connections,
+                   opt_out);
+    else if (!opt_quiet && opt_mix)
         g_printerr("pcapgen: wrote %" G_GUINT64_FORMAT " packets of %" G_GUINT64_FORMAT
                    " connections, %" G_GUINT64_FORMAT " bytes, to %s\n",
                    packets, conns, bytes + 24, opt_out);

@@ -234,6 +234,25 @@ typedef struct {
 gboolean pg_mix_generate(const pg_mix_opts_t *o, pg_writer_t *w, uint64_t *conns_out,
                          GError **err);
 
+typedef struct {
+    uint64_t packets;     /* flood packets (legitimate ones come on top) */
+    uint64_t legit_every; /* a legitimate TCP session and DNS exchange every this many
+                             flood packets; 0 = none, else at least 30 */
+    uint64_t seed;
+} pg_flood_opts_t;
+
+typedef struct {
+    uint64_t syn, udp;    /* SYN flood and UDP scan packets: one connection each */
+    uint64_t legit_tcp;   /* complete TCP sessions from 192.168.77.0/24 */
+    uint64_t legit_dns;   /* DNS query/answer pairs from 192.168.77.0/24 */
+    uint64_t connections; /* connections the trace holds, all kinds */
+} pg_flood_stats_t;
+
+/** Write the hostile trace of @p o (see pcapgen_flood.c) into @p w; @p st
+ *  receives what went into it. */
+gboolean pg_flood_generate(const pg_flood_opts_t *o, pg_writer_t *w, pg_flood_stats_t *st,
+                           GError **err);
+
 /** Names of the hand-designed samples, NULL-terminated (static). */
 const char *const *pg_sample_names(void);
 /** Write sample @p name into @p w. */

@@ -275,7 +275,7 @@ main(int argc, char **argv)
         {"seed-file", 0, 0, G_OPTION_ARG_FILENAME, &o.seed_file,
          "Zeek seed file: uids identical to Zeek run with the same seed", "FILE"},
         {"max-conns", 0, 0, G_OPTION_ARG_INT64, &o.max_conns,
-         "Cap on tracked connections (0 = no cap); the nearest to expire is logged early",
+         "Cap on tracked connections (0 = no cap); at the cap the least recently active of a random sample is logged early",
          "N"},
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "No progress and no summary", NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL},

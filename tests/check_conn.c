@@ -83,7 +83,8 @@ tcp_full(double t, const char *src, uint16_t sport, const char *dst, uint16_t dp
 {
     pkt_layer_t l;
     memset(&l, 0, sizeof(l));
-    static uint8_t hdr[20];
+    /* the header and a payload of zeros: service identification reads it */
+    static uint8_t hdr[20 + 65536];
     l.ts = t;
     l.ip_version = 4;
     l.proto = 6;
@@ -101,7 +102,7 @@ tcp_full(double t, const char *src, uint16_t sport, const char *dst, uint16_t dp
     l.ack = ack;
     l.win = win;
     l.wscale = -1;
-    l.payload = hdr;
+    l.payload = hdr + 20;
     l.payload_len = len;
     l.payload_caplen = len;
     conn_builder_packet(fx.cb, &l, NULL, NULL);
@@ -125,7 +126,7 @@ udp(double t, const char *src, uint16_t sport, const char *dst, uint16_t dport, 
 {
     pkt_layer_t l;
     memset(&l, 0, sizeof(l));
-    static uint8_t hdr[8];
+    static uint8_t hdr[8 + 65536]; /* header and zero payload */
     l.ts = t;
     l.ip_version = 4;
     l.proto = 17;
@@ -139,7 +140,7 @@ udp(double t, const char *src, uint16_t sport, const char *dst, uint16_t dport, 
     l.sport = sport;
     l.dport = dport;
     l.udp_len = (uint16_t)(8 + len);
-    l.payload = hdr;
+    l.payload = hdr + 8;
     l.payload_len = len;
     conn_builder_packet(fx.cb, &l, NULL, NULL);
 }

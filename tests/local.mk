@@ -19,3 +19,4 @@ TESTS += tests/cli.sh
 EXTRA_DIST += tests/cli.sh tests/run-asan
 include tests/flows.mk
 include tests/service.mk
+include tests/robust.mk

@@ -686,6 +686,8 @@ daemon_run(const daemon_args_t *args)
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+    /* declared before the first "goto out": its automatic cleanup runs there */
+    g_autofree char *leftover = NULL;
     if (!load_config(args, &d->cfg, &err)) {
         dlog(LOG_ERR, "%s", err->message);
         g_error_free(err);
@@ -721,7 +723,6 @@ daemon_run(const daemon_args_t *args)
 
     /* conn.log first: a leftover from an earlier run is moved aside under
      * its rotated name, never truncated. */
-    g_autofree char *leftover = NULL;
     if (!writer_rotate_leftover(d->cfg.logdir, &leftover, &err)) {
         dlog(LOG_ERR, "%s", err->message);
         g_error_free(err);
