@@ -61,6 +61,7 @@ typedef struct {
     gchar **interfaces;
     gchar **ipfix_listen;
     gchar **netflow_listen;
+    gchar *ipfix_allow;
     gchar *http;
     gchar *user;
 } options_t;
@@ -165,6 +166,7 @@ options_clear(options_t *o)
     g_strfreev(o->interfaces);
     g_strfreev(o->ipfix_listen);
     g_strfreev(o->netflow_listen);
+    g_free(o->ipfix_allow);
     g_free(o->http);
     g_free(o->user);
 }
@@ -223,6 +225,7 @@ run_daemon(const options_t *o)
         .filter = o->bpf,
         .ipfix_listen = (const char *const *)o->ipfix_listen,
         .netflow_listen = (const char *const *)o->netflow_listen,
+        .ipfix_allow = o->ipfix_allow,
         .http_listen = o->http,
         .logdir = o->logdir,
         .format = o->format,
@@ -290,6 +293,8 @@ main(int argc, char **argv)
          "URI"},
         {"netflow-listen", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.netflow_listen,
          "Daemon mode: collect NetFlow v5/v9 on udp://ADDR[:PORT] (repeatable)", "URI"},
+        {"ipfix-allow", 0, 0, G_OPTION_ARG_STRING, &o.ipfix_allow,
+         "Daemon mode: accept IPFIX/NetFlow only from these exporter networks", "CIDR,..."},
         {"http", 0, 0, G_OPTION_ARG_STRING, &o.http,
          "Daemon mode: serve /stats and /recent on ADDR:PORT, or 'off' (default 127.0.0.1:8080)",
          "ADDR:PORT"},

@@ -20,3 +20,4 @@ EXTRA_DIST += tests/cli.sh tests/run-asan
 include tests/flows.mk
 include tests/service.mk
 include tests/robust.mk
+include tests/soak.mk

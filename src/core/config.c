@@ -55,6 +55,14 @@ static const key_desc_t keys[] = {
     {"ipfix", "max_exporters", K_UINT, F(max_exporters), 0, 1 << 20, true},
     {"ipfix", "max_tcp_connections", K_UINT, F(max_tcp_connections), 0, 65536, true},
     {"ipfix", "exporter_idle_timeout", K_UINT, F(exporter_idle_timeout), 0, 86400 * 7, true},
+    {"ipfix", "allow", K_STR, F(ipfix_allow), 0, 0, true},
+    {"ipfix", "max_sessions", K_UINT, F(max_sessions), 0, 1 << 20, true},
+    {"ipfix", "max_sessions_per_address", K_UINT, F(max_sessions_per_address), 0, 1 << 20, true},
+    {"ipfix", "max_exporters_per_address", K_UINT, F(max_exporters_per_address), 0, 1 << 20,
+     true},
+    {"ipfix", "max_templates", K_UINT, F(max_templates), 0, 1 << 24, true},
+    {"ipfix", "max_template_fields", K_UINT, F(max_template_fields), 0, 1 << 28, true},
+    {"ipfix", "max_unknown_elements", K_UINT, F(max_unknown_elements), 0, 1 << 24, true},
     {"ipfix", "udp_rcvbuf", K_INT, F(udp_rcvbuf), 0, 1 << 30, true},
     {"ipfix", "max_time_skew", K_DUR, F(max_time_skew), 0, 86400.0 * 365, true},
     {"ipfix", "queue_size", K_UINT, F(flow_queue), 64, 1 << 24, true},
@@ -112,6 +120,7 @@ config_clear(config_t *c)
     g_strfreev(c->ipfix_listen);
     g_strfreev(c->netflow_listen);
     g_free(c->templates_dir);
+    g_free(c->ipfix_allow);
     g_free(c->local_nets);
     g_free(c->likely_server_ports);
     g_strfreev(c->tunables);
@@ -522,6 +531,27 @@ load_keyfile(GKeyFile *kf, const char *name, config_t *out, GError **err)
     return TRUE;
 }
 
+/* An exporter allow-list must parse and name at least one network (an
+ * empty one would shut every exporter out, surely not what was meant). */
+static gboolean
+check_allow(const char *list, const char *what, GError **err)
+{
+    GError *e = NULL;
+    netset_t *s = netset_new();
+    gboolean ok = netset_add_list(s, list, &e);
+
+    if (ok && netset_is_empty(s)) {
+        ok = FALSE;
+        g_set_error(&e, CONFIG_ERROR, CONFIG_ERROR_VALUE, "no network given");
+    }
+    netset_free(s);
+    if (!ok) {
+        g_set_error(err, CONFIG_ERROR, CONFIG_ERROR_VALUE, "%s: %s", what, e->message);
+        g_error_free(e);
+    }
+    return ok;
+}
+
 /* Cross-key checks and the conn configuration, named by the key at fault. */
 static gboolean
 validate(const config_t *c, GError **err)
@@ -533,6 +563,8 @@ validate(const config_t *c, GError **err)
         return FALSE;
     netset_free(a);
     netset_free(b);
+    if (c->ipfix_allow && !check_allow(c->ipfix_allow, "ipfix.allow", err))
+        return FALSE;
     if (c->http_token && strpbrk(c->http_token, " \t\r\n")) {
         g_set_error(err, CONFIG_ERROR, CONFIG_ERROR_VALUE,
                     "http.token: must not contain blanks");
@@ -632,6 +664,11 @@ config_apply_overrides(config_t *c, const config_overrides_t *o, GError **err)
     if (!strv_empty(o->netflow_listen) &&
         !replace_listen(&c->netflow_listen, o->netflow_listen, true, "--netflow-listen", err))
         return FALSE;
+    if (o->ipfix_allow) {
+        if (!check_allow(o->ipfix_allow, "--ipfix-allow", err))
+            return FALSE;
+        replace_str(&c->ipfix_allow, o->ipfix_allow);
+    }
     if (o->http_listen) {
         GError *e = NULL;
         if (!set_key(c, find_key("http", "listen"), o->http_listen, &e)) {

@@ -55,6 +55,13 @@ typedef struct {
     unsigned max_exporters;   /* 0: collector default */
     unsigned max_tcp_connections;
     unsigned exporter_idle_timeout;
+    char *ipfix_allow;        /* exporter networks accepted, "CIDR, ..."; NULL: all */
+    unsigned max_sessions;    /* collector limits (collector.h); 0: its defaults */
+    unsigned max_sessions_per_address;
+    unsigned max_exporters_per_address;
+    unsigned max_templates;   /* per transport session */
+    unsigned max_template_fields;
+    unsigned max_unknown_elements; /* collector-wide */
     int udp_rcvbuf;           /* bytes, 0: system default */
     double max_time_skew;     /* seconds, 0: collector default */
     unsigned flow_queue;      /* flow records buffered between threads (default 65536) */
@@ -91,6 +98,7 @@ typedef struct {
     const char *filter;
     const char *const *ipfix_listen;
     const char *const *netflow_listen;
+    const char *ipfix_allow;  /* replaces ipfix.allow */
     const char *http_listen;  /* "off" disables HTTP */
     const char *logdir;
     const char *format;

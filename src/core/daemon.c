@@ -421,6 +421,13 @@ open_inputs(daemon_t *d)
             .max_exporters = d->cfg.max_exporters,
             .max_tcp_connections = d->cfg.max_tcp_connections,
             .udp_rcvbuf = d->cfg.udp_rcvbuf,
+            .allow = d->cfg.ipfix_allow,
+            .max_sessions = d->cfg.max_sessions,
+            .max_sessions_per_address = d->cfg.max_sessions_per_address,
+            .max_exporters_per_address = d->cfg.max_exporters_per_address,
+            .max_templates = d->cfg.max_templates,
+            .max_template_fields = d->cfg.max_template_fields,
+            .max_unknown_elements = d->cfg.max_unknown_elements,
         };
         d->flowin = flowin_start(&icfg, d->cfg.ipfix_listen, d->cfg.netflow_listen, d->fq, &err);
         if (!d->flowin) {

@@ -18,6 +18,7 @@ struct flowin {
     GError *error;
     ipfix_collector_config_t cfg;
     char *templates_dir;
+    char *allow;
     char **ipfix, **netflow;
     flowq_t *q;
     ipfix_collector_t *collector;
@@ -94,6 +95,8 @@ flowin_start(const ipfix_collector_config_t *cfg, char *const *ipfix, char *cons
     f->cfg = *cfg;
     f->templates_dir = g_strdup(cfg->templates_dir);
     f->cfg.templates_dir = f->templates_dir;
+    f->allow = g_strdup(cfg->allow);
+    f->cfg.allow = f->allow;
     f->ipfix = g_strdupv((char **)ipfix);
     f->netflow = g_strdupv((char **)netflow);
     f->q = q;
@@ -152,6 +155,7 @@ flowin_stop(flowin_t *f)
     g_strfreev(f->ipfix);
     g_strfreev(f->netflow);
     g_free(f->templates_dir);
+    g_free(f->allow);
     g_cond_clear(&f->cond);
     g_mutex_clear(&f->lock);
     g_free(f);

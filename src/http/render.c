@@ -194,6 +194,15 @@ http_render_stats(const stats_snapshot_t *s, const http_flow_view_t *fv, unsigne
         for (int k = 0; k < IPFIX_TOT_COUNT; k++)
             kv_u64(out, &f3, ipfix_total_name((ipfix_total_t)k), fv->totals[k]);
         g_string_append_c(out, '}');
+        json_key(out, &f2, "held");
+        f3 = true;
+        g_string_append_c(out, '{');
+        kv_u64(out, &f3, "sessions", fv->usage.sessions);
+        kv_u64(out, &f3, "exporters", fv->usage.exporters);
+        kv_u64(out, &f3, "templates", fv->usage.templates);
+        kv_u64(out, &f3, "template_fields", fv->usage.template_fields);
+        kv_u64(out, &f3, "unknown_elements", fv->usage.unknown_elements);
+        g_string_append_c(out, '}');
     }
     g_string_append_c(out, '}');
 
@@ -377,6 +386,15 @@ http_render_metrics(const stats_snapshot_t *s, const http_flow_view_t *fv, GStri
     for (int k = 0; k < IPFIX_TOT_COUNT; k++)
         prom_u64(out, "connlogd_collector_total", "counter", ipfix_total_name((ipfix_total_t)k),
                  fv->totals[k]);
+    prom_head(out, "connlogd_collector_held", "gauge",
+              "What the flow collector holds now (sessions, exporters, templates, ...).");
+    prom_u64(out, "connlogd_collector_held", "kind", "sessions", fv->usage.sessions);
+    prom_u64(out, "connlogd_collector_held", "kind", "exporters", fv->usage.exporters);
+    prom_u64(out, "connlogd_collector_held", "kind", "templates", fv->usage.templates);
+    prom_u64(out, "connlogd_collector_held", "kind", "template_fields",
+             fv->usage.template_fields);
+    prom_u64(out, "connlogd_collector_held", "kind", "unknown_elements",
+             fv->usage.unknown_elements);
     prom_head(out, "connlogd_exporter_total", "counter",
               "Per-exporter flow counters (messages, flows, seq_gaps, malformed, ...).");
     for (guint i = 0; fv->exporters && i < fv->exporters->len; i++) {

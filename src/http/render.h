@@ -22,6 +22,7 @@ typedef struct {
     bool present;              /* a collector runs */
     GArray *exporters;         /* of ipfix_exporter_stats_t, borrowed; NULL: none */
     uint64_t totals[IPFIX_TOT_COUNT];
+    ipfix_collector_usage_t usage; /* sessions, exporters, templates held now */
 } http_flow_view_t;
 
 /** Append the /stats object for @p s to @p out. */

@@ -121,6 +121,7 @@ flow_view(http_server_t *s, http_flow_view_t *fv)
     fv->present = true;
     fv->exporters = ipfix_collector_stats(s->collector);
     ipfix_collector_totals(s->collector, fv->totals);
+    ipfix_collector_usage(s->collector, &fv->usage);
 }
 
 static void

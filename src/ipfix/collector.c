@@ -2,7 +2,9 @@
  * The ingest loop.  We own every socket and file except the NetFlow port's
  * UDP socket (fixbuf's: only its collector runs the v9 translator); IPFIX
  * goes through fixbuf in connection-less mode after our own structural check.
- * Counters are relaxed atomics; the exporter table is locked for snapshots.
+ * The allow-list and the limits (collector.h) are applied before anything
+ * reaches fixbuf.  Counters are relaxed atomics; the exporter table is
+ * locked for snapshots.
  */
 #define G_LOG_DOMAIN "connlogd-ipfix"
 
@@ -22,6 +24,7 @@
 
 #include <fixbuf/public.h>
 
+#include "core/netset.h"
 #include "ipfix/infomodel.h"
 #include "ipfix/v5.h"
 
@@ -32,6 +35,11 @@ G_DEFINE_QUARK(ipfix-collector-error-quark, ipfix_collector_error)
 #define FRAME_BATCH 256         /* stream messages per source per poll */
 #define MAX_RECORDS_PER_MSG 65536 /* records of >= 1 octet in a 64 KiB message */
 #define HOUSEKEEPING_US (5 * G_USEC_PER_SEC) /* or half the idle timeout if shorter */
+/* libfixbuf drops a NetFlow v9 session only after this long without a
+ * datagram (FB_UDP_TIMEOUT in its fbcollector.h), so we hold the session's
+ * slot and template count at least as long. */
+#define FIXBUF_V9_SESSION_US (1800 * G_USEC_PER_SEC)
+#define REFUSAL_LOG_US (60 * G_USEC_PER_SEC)
 
 #define CTR(e, k, v) __atomic_fetch_add(&(e)->st.n[(k)], (uint64_t)(v), __ATOMIC_RELAXED)
 #define TOT(c, k, v) __atomic_fetch_add(&(c)->tot[(k)], (uint64_t)(v), __ATOMIC_RELAXED)
@@ -55,14 +63,48 @@ typedef struct {
 
 #define STREAM_DOMAINS 8
 
+/* One template a session has defined: the key is (observation domain <<
+ * 16 | template id).  The entry is its own hash key (key comes first), so
+ * a redefinition updates it in place without allocating. */
+typedef struct {
+    guint64 key;
+    unsigned fields;
+} tmpl_entry_t;
+
+/* The templates one transport session has defined, as libfixbuf keeps
+ * them. */
+typedef struct {
+    GHashTable *ids; /* &tmpl_entry_t.key -> tmpl_entry_t; NULL until the first */
+    unsigned fields; /* sum of their fields */
+} tmpl_budget_t;
+
+/* One change budget_set() made, so that a refused message can be undone. */
+typedef struct {
+    guint64 key;
+    unsigned old_fields;
+    bool existed;
+} budget_undo_t;
+
+/* Sessions and exporter entries held by one source address. */
+typedef struct {
+    unsigned sessions;
+    unsigned exporters;
+} addr_use_t;
+
+/* Gauges for ipfix_collector_usage(), in its field order. */
+enum { USE_SESSIONS, USE_EXPORTERS, USE_TEMPLATES, USE_FIELDS, USE_ALIENS, USE_COUNT };
+
 /* One IPFIX transport session read through a connection-less fBuf. */
 typedef struct {
     fBuf_t *fbuf; /* owns its fbSession_t */
+    ipfix_collector_t *owner;
+    bool limited;     /* a network session: holds a session slot, templates capped */
     uint8_t addr[16];
     uint16_t port;
     gint64 last_seen; /* monotonic us */
     seq_slot_t seq[STREAM_DOMAINS];
     unsigned seq_victim;
+    tmpl_budget_t budget;
 } stream_t;
 
 typedef struct {
@@ -83,6 +125,9 @@ typedef struct {
 
 typedef struct {
     exporter_key_t key;
+    ipfix_collector_t *owner;
+    bool holds_session;        /* NetFlow v9: the exporter is libfixbuf's session */
+    tmpl_budget_t budget;      /* NetFlow v9 only; IPFIX keeps it per stream */
     ipfix_exporter_stats_t st; /* n[] and last_seen_us updated atomically */
     gint64 last_seen_us;       /* wall clock */
     gint64 last_mono;          /* for expiry */
@@ -128,6 +173,14 @@ struct ipfix_collector {
     uint32_t next_id;
     uint32_t next_file_no;
     unsigned n_tcp_conns;
+    netset_t *allow;         /* NULL: every address */
+    GHashTable *addrs;       /* 16-octet address -> addr_use_t* (network peers only) */
+    unsigned n_sessions;
+    unsigned n_aliens;       /* elements templates added to the model (see collector.h) */
+    GArray *undo;            /* budget_undo_t, scratch of the message being checked */
+    uint64_t use[USE_COUNT]; /* written by this thread, read atomically by others */
+    gint64 refusal_next[IPFIX_TOT_COUNT]; /* when a refusal of that kind may log again */
+    uint64_t refusal_logged[IPFIX_TOT_COUNT];
 
     int wake[2];
     GArray *pfds;            /* struct pollfd, rebuilt each poll */
@@ -313,7 +366,282 @@ peer_key_equal(gconstpointer a, gconstpointer b)
     return memcmp(a, b, sizeof(peer_key_t)) == 0;
 }
 
-/* Find or create the exporter; NULL if the table is full. */
+static guint
+addr_hash(gconstpointer k)
+{
+    return (guint)hash_bytes(k, 16);
+}
+
+static gboolean
+addr_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, 16) == 0;
+}
+
+/* ------------------------------------------------------------- limits */
+
+static void
+use_add(ipfix_collector_t *c, int k, int64_t delta)
+{
+    __atomic_fetch_add(&c->use[k], (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
+static bool
+peer_allowed(const ipfix_collector_t *c, const uint8_t addr[16])
+{
+    return c->allow == NULL || netset_contains(c->allow, addr);
+}
+
+/*
+ * Count a refusal of kind @p k and log it, at most once a minute per kind
+ * with the number since the last report, so that a flood cannot flood the
+ * log as well.
+ */
+static void
+refusal(ipfix_collector_t *c, ipfix_total_t k, const uint8_t addr[16], const char *why)
+{
+    gint64 now = g_get_monotonic_time();
+    uint64_t n;
+    char astr[INET6_ADDRSTRLEN];
+
+    TOT(c, k, 1);
+    if (now < c->refusal_next[k])
+        return;
+    c->refusal_next[k] = now + REFUSAL_LOG_US;
+    n = __atomic_load_n(&c->tot[k], __ATOMIC_RELAXED);
+    addr_to_string(addr, astr, sizeof(astr));
+    g_message("%s: %s (%" G_GUINT64_FORMAT " refused since the last report)", astr, why,
+              n - c->refusal_logged[k]);
+    c->refusal_logged[k] = n;
+}
+
+static addr_use_t *
+addr_use(ipfix_collector_t *c, const uint8_t addr[16], bool create)
+{
+    addr_use_t *u = g_hash_table_lookup(c->addrs, addr);
+
+    if (u == NULL && create) {
+        u = g_new0(addr_use_t, 1);
+        g_hash_table_insert(c->addrs, g_memdup2(addr, 16), u);
+    }
+    return u;
+}
+
+static void
+addr_release(ipfix_collector_t *c, const uint8_t addr[16], unsigned sessions,
+             unsigned exporters)
+{
+    addr_use_t *u = addr_use(c, addr, false);
+
+    if (u == NULL)
+        return;
+    u->sessions -= MIN(u->sessions, sessions);
+    u->exporters -= MIN(u->exporters, exporters);
+    if (u->sessions == 0 && u->exporters == 0)
+        g_hash_table_remove(c->addrs, addr);
+}
+
+/* Take a transport-session slot for @p addr: false (counted and logged)
+ * when the collector or that address has none left. */
+static bool
+session_acquire(ipfix_collector_t *c, const uint8_t addr[16])
+{
+    addr_use_t *u = addr_use(c, addr, false);
+
+    if (c->n_sessions >= c->cfg.max_sessions) {
+        refusal(c, IPFIX_TOT_SESSION_LIMIT, addr, "new session refused: max_sessions reached");
+        return false;
+    }
+    if (u != NULL && u->sessions >= c->cfg.max_sessions_per_address) {
+        refusal(c, IPFIX_TOT_SESSION_LIMIT, addr,
+                "new session refused: the address has max_sessions_per_address");
+        return false;
+    }
+    addr_use(c, addr, true)->sessions++;
+    c->n_sessions++;
+    use_add(c, USE_SESSIONS, 1);
+    return true;
+}
+
+static void
+session_release(ipfix_collector_t *c, const uint8_t addr[16])
+{
+    c->n_sessions--;
+    use_add(c, USE_SESSIONS, -1);
+    addr_release(c, addr, 1, 0);
+}
+
+/* Forget every template of @p b (its session is going away). */
+static void
+budget_clear(ipfix_collector_t *c, tmpl_budget_t *b)
+{
+    if (b->ids == NULL)
+        return;
+    use_add(c, USE_TEMPLATES, -(int64_t)g_hash_table_size(b->ids));
+    use_add(c, USE_FIELDS, -(int64_t)b->fields);
+    g_hash_table_destroy(b->ids);
+    b->ids = NULL;
+    b->fields = 0;
+}
+
+/* Record template @p tid of @p domain with @p fields fields in @p b,
+ * keeping what it replaces in c->undo. */
+static void
+budget_set(ipfix_collector_t *c, tmpl_budget_t *b, uint32_t domain, uint16_t tid,
+           unsigned fields)
+{
+    guint64 key = (guint64)domain << 16 | tid;
+    budget_undo_t u = {.key = key};
+    tmpl_entry_t *t;
+
+    if (b->ids == NULL)
+        b->ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    t = g_hash_table_lookup(b->ids, &key);
+    u.existed = t != NULL;
+    if (t == NULL) {
+        t = g_new0(tmpl_entry_t, 1);
+        t->key = key;
+        g_hash_table_insert(b->ids, &t->key, t);
+    }
+    u.old_fields = t->fields;
+    g_array_append_val(c->undo, u);
+    b->fields = b->fields - t->fields + fields;
+    t->fields = fields;
+}
+
+/*
+ * Keep the changes budget_set() made since c->undo was emptied if @p b is
+ * still within the limits (true), or take them back in reverse order
+ * (false).  Updates the usage gauges either way.
+ */
+static bool
+budget_commit(ipfix_collector_t *c, tmpl_budget_t *b, unsigned n_before, unsigned f_before,
+              unsigned aliens)
+{
+    unsigned n = b->ids ? g_hash_table_size(b->ids) : 0;
+
+    if (n > c->cfg.max_templates || b->fields > c->cfg.max_template_fields
+        || aliens > c->cfg.max_unknown_elements - c->n_aliens) {
+        for (guint i = c->undo->len; i-- > 0;) {
+            const budget_undo_t *u = &g_array_index(c->undo, budget_undo_t, i);
+            tmpl_entry_t *t = g_hash_table_lookup(b->ids, &u->key);
+
+            b->fields = b->fields - t->fields + u->old_fields;
+            t->fields = u->old_fields;
+            if (!u->existed)
+                g_hash_table_remove(b->ids, &u->key); /* frees t */
+        }
+        g_array_set_size(c->undo, 0);
+        return false;
+    }
+    g_array_set_size(c->undo, 0);
+    use_add(c, USE_TEMPLATES, (int64_t)n - n_before);
+    use_add(c, USE_FIELDS, (int64_t)b->fields - f_before);
+    c->n_aliens += aliens;
+    use_add(c, USE_ALIENS, aliens);
+    return true;
+}
+
+/*
+ * Apply the template records of an IPFIX message (already structurally
+ * checked by ipfix_message_ok()) to @p b.  False, with nothing applied, if
+ * they would take the session past max_templates or max_template_fields,
+ * or the collector past max_unknown_elements.
+ * A withdrawal (RFC 7011 section 8.1) counts as a template of no fields:
+ * libfixbuf 2.4 stores it as such.  An all-templates withdrawal (id 2 or 3)
+ * is refused by libfixbuf and not counted.  Elements the model does not
+ * know count against max_unknown_elements (an element named twice in one
+ * message counts twice: the cap errs on the safe side).
+ */
+static bool
+budget_take_ipfix(ipfix_collector_t *c, tmpl_budget_t *b, uint32_t domain, const uint8_t *m,
+                  size_t len)
+{
+    unsigned n_before = b->ids ? g_hash_table_size(b->ids) : 0, f_before = b->fields;
+    unsigned aliens = 0;
+    size_t off = 16;
+
+    while (len - off >= 4) {
+        uint16_t id = be16(m + off);
+        size_t end = off + be16(m + off + 2), p = off + 4;
+
+        if (id == 2 || id == 3) {
+            while (end - p >= 4) {
+                uint16_t tid = be16(m + p), fc = be16(m + p + 2);
+
+                p += 4;
+                if (fc == 0) {
+                    if (tid >= 256)
+                        budget_set(c, b, domain, tid, 0);
+                    continue;
+                }
+                if (id == 3)
+                    p += 2;
+                for (unsigned f = 0; f < fc; f++) {
+                    uint16_t ie = be16(m + p);
+                    uint32_t pen = ie & 0x8000 ? be32(m + p + 4) : 0;
+
+                    if (fbInfoModelGetElementByID(c->model, ie & 0x7fff, pen) == NULL)
+                        aliens++;
+                    p += ie & 0x8000 ? 8 : 4;
+                }
+                budget_set(c, b, domain, tid, fc);
+            }
+        }
+        off = end;
+    }
+    return budget_commit(c, b, n_before, f_before, aliens);
+}
+
+/* The same for a NetFlow v9 datagram checked by v9_datagram_ok(): FlowSet
+ * 0 holds templates, 1 options templates (RFC 3954 sections 5.2, 6.1). */
+static bool
+budget_take_v9(ipfix_collector_t *c, tmpl_budget_t *b, const uint8_t *m, size_t len)
+{
+    unsigned n_before = b->ids ? g_hash_table_size(b->ids) : 0, f_before = b->fields;
+    size_t off = 20;
+
+    while (len - off >= 4) {
+        uint16_t id = be16(m + off);
+        size_t end = off + be16(m + off + 2), p = off + 4;
+
+        if (id == 0) {
+            while (end - p >= 4) {
+                uint16_t tid = be16(m + p), fc = be16(m + p + 2);
+
+                budget_set(c, b, 0, tid, fc);
+                p += 4 + (size_t)fc * 4;
+            }
+        } else if (id == 1) {
+            while (end - p >= 6) {
+                uint16_t tid = be16(m + p), sl = be16(m + p + 2), ol = be16(m + p + 4);
+
+                budget_set(c, b, 0, tid, (unsigned)(sl + ol) / 4);
+                p += 6 + (size_t)sl + ol;
+            }
+        }
+        off = end;
+    }
+    return budget_commit(c, b, n_before, f_before, 0);
+}
+
+static void
+exporter_free(gpointer p)
+{
+    exporter_t *e = p;
+    ipfix_collector_t *c = e->owner;
+
+    use_add(c, USE_EXPORTERS, -1);
+    if (e->key.proto != IPFIX_PROTO_IPFIX_FILE)
+        addr_release(c, e->key.addr, 0, 1);
+    if (e->holds_session)
+        session_release(c, e->key.addr);
+    budget_clear(c, &e->budget);
+    g_free(e);
+}
+
+/* Find or create the exporter; NULL (counted) if the table, the address's
+ * share of it or, for NetFlow v9, the session slots are full. */
 static exporter_t *
 exporter_get(ipfix_collector_t *c, ipfix_proto_t proto, const uint8_t addr[16], uint16_t port,
              uint32_t domain, uint32_t file_no, const char *file_label)
@@ -331,12 +659,29 @@ exporter_get(ipfix_collector_t *c, ipfix_proto_t proto, const uint8_t addr[16], 
     key.file_no = file_no;
     e = g_hash_table_lookup(c->exporters, &key);
     if (e == NULL) {
+        bool network = proto != IPFIX_PROTO_IPFIX_FILE;
+        addr_use_t *u = network ? addr_use(c, key.addr, false) : NULL;
+
         if (g_hash_table_size(c->exporters) >= c->cfg.max_exporters) {
-            TOT(c, IPFIX_TOT_EXPORTER_LIMIT, 1);
+            refusal(c, IPFIX_TOT_EXPORTER_LIMIT, key.addr,
+                    "new exporter refused: max_exporters reached");
             return NULL;
         }
+        if (u != NULL && u->exporters >= c->cfg.max_exporters_per_address) {
+            refusal(c, IPFIX_TOT_EXPORTER_LIMIT, key.addr,
+                    "new exporter refused: the address has max_exporters_per_address");
+            return NULL;
+        }
+        /* NetFlow v9: each (address, port, source id) is a libfixbuf session */
+        if (proto == IPFIX_PROTO_NETFLOW_V9 && !session_acquire(c, key.addr))
+            return NULL;
         e = g_new0(exporter_t, 1);
         e->key = key;
+        e->owner = c;
+        e->holds_session = proto == IPFIX_PROTO_NETFLOW_V9;
+        if (network)
+            addr_use(c, key.addr, true)->exporters++;
+        use_add(c, USE_EXPORTERS, 1);
         e->st.id = ++c->next_id;
         e->st.proto = proto;
         e->st.port = port;
@@ -629,8 +974,11 @@ v9_datagram_ok(const uint8_t *m, size_t len)
 
 /* ------------------------------------------------------------- streams */
 
+/* A session for @p addr / @p port (NULL, 0: a file).  @p limited: a network
+ * session whose slot the caller has taken with session_acquire(); freeing
+ * the stream gives it back. */
 static stream_t *
-stream_new(ipfix_collector_t *c, const uint8_t addr[16], uint16_t port)
+stream_new(ipfix_collector_t *c, const uint8_t addr[16], uint16_t port, bool limited)
 {
     GError *err = NULL;
     fbSession_t *session = fbSessionAlloc(c->model);
@@ -643,6 +991,8 @@ stream_new(ipfix_collector_t *c, const uint8_t addr[16], uint16_t port)
         return NULL;
     }
     st = g_new0(stream_t, 1);
+    st->owner = c;
+    st->limited = limited;
     st->fbuf = fBufAllocForCollection(session, NULL);
     fBufSetAutomaticMode(st->fbuf, FALSE);
     if (addr != NULL)
@@ -660,6 +1010,9 @@ stream_free(gpointer p)
     if (st == NULL)
         return;
     fBufFree(st->fbuf);
+    budget_clear(st->owner, &st->budget);
+    if (st->limited)
+        session_release(st->owner, st->addr);
     g_free(st);
 }
 
@@ -695,6 +1048,14 @@ process_ipfix_message(ipfix_collector_t *c, stream_t *st, ipfix_proto_t proto,
     if (!ipfix_message_ok(msg, len)) {
         CTR(e, IPFIX_CTR_MALFORMED, 1);
         slot->used = false; /* its records are lost; resync on the next one */
+        return;
+    }
+    if (st->limited && !budget_take_ipfix(c, &st->budget, domain, msg, len)) {
+        CTR(e, IPFIX_CTR_TEMPLATE_LIMIT, 1);
+        refusal(c, IPFIX_TOT_TEMPLATE_LIMIT, st->addr,
+                "message dropped: its templates would pass max_templates, "
+                "max_template_fields or max_unknown_elements");
+        slot->used = false;
         return;
     }
     CTR(e, IPFIX_CTR_MESSAGES, 1);
@@ -781,12 +1142,16 @@ process_ipfix_datagram(ipfix_collector_t *c, const uint8_t addr[16], uint16_t po
         peer_key_t *k;
 
         if (g_hash_table_size(c->udp_streams) >= c->cfg.max_exporters) {
-            TOT(c, IPFIX_TOT_EXPORTER_LIMIT, 1);
+            refusal(c, IPFIX_TOT_EXPORTER_LIMIT, addr, "new session refused: max_exporters reached");
             return;
         }
-        st = stream_new(c, addr, port);
-        if (st == NULL)
+        if (!session_acquire(c, addr))
             return;
+        st = stream_new(c, addr, port, true);
+        if (st == NULL) {
+            session_release(c, addr);
+            return;
+        }
         k = g_memdup2(&pk, sizeof(pk));
         g_hash_table_insert(c->udp_streams, k, st);
     }
@@ -842,6 +1207,15 @@ process_v9(ipfix_collector_t *c, source_t *src, const uint8_t addr[16], uint16_t
     }
     if (!v9_datagram_ok(peeked, len)) {
         CTR(e, IPFIX_CTR_MALFORMED, 1);
+        consume_pending(c, src);
+        return;
+    }
+    if (!budget_take_v9(c, &e->budget, peeked, len)) {
+        CTR(e, IPFIX_CTR_TEMPLATE_LIMIT, 1);
+        refusal(c, IPFIX_TOT_TEMPLATE_LIMIT, addr,
+                "NetFlow v9 datagram dropped: its templates would pass max_templates or "
+                "max_template_fields");
+        e->have_seq = false; /* resync rather than count our own drop as loss */
         consume_pending(c, src);
         return;
     }
@@ -902,6 +1276,16 @@ read_udp(ipfix_collector_t *c, source_t *src)
         }
         received = wall_now();
         sockaddr_to_key((struct sockaddr *)&ss, sl, addr, &port);
+        if (!peer_allowed(c, addr)) {
+            /* a peeked datagram must still leave fixbuf's socket */
+            if (src->kind == SRC_NETFLOW
+                && recv(src->fd, c->u.dgram, sizeof(c->u.dgram), MSG_DONTWAIT) < 0) {
+                TOT(c, IPFIX_TOT_IO_ERRORS, 1);
+                return;
+            }
+            refusal(c, IPFIX_TOT_DENIED, addr, "datagram from outside the allow-list dropped");
+            continue;
+        }
         if (src->kind == SRC_NETFLOW) {
             if (r >= 2 && be16(c->u.dgram) == 9) {
                 process_v9(c, src, addr, port, c->u.dgram, (size_t)r, received);
@@ -1055,6 +1439,8 @@ accept_tcp(ipfix_collector_t *c, source_t *lsrc)
         source_t *s;
         char label[INET6_ADDRSTRLEN + 16];
         char astr[INET6_ADDRSTRLEN];
+        uint8_t addr[16];
+        uint16_t port;
 
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
@@ -1062,18 +1448,30 @@ accept_tcp(ipfix_collector_t *c, source_t *lsrc)
                 TOT(c, IPFIX_TOT_IO_ERRORS, 1);
             return;
         }
+        sockaddr_to_key((struct sockaddr *)&ss, sl, addr, &port);
+        if (!peer_allowed(c, addr)) {
+            close(fd);
+            refusal(c, IPFIX_TOT_DENIED, addr, "TCP connection from outside the allow-list closed");
+            continue;
+        }
         if (c->n_tcp_conns >= c->cfg.max_tcp_connections) {
             close(fd);
             TOT(c, IPFIX_TOT_TCP_REJECTED, 1);
             continue;
         }
+        if (!session_acquire(c, addr)) {
+            close(fd);
+            continue;
+        }
         s = source_new(SRC_TCP_CONN, fd, NULL);
-        sockaddr_to_key((struct sockaddr *)&ss, sl, s->peer_addr, &s->peer_port);
+        memcpy(s->peer_addr, addr, 16);
+        s->peer_port = port;
         addr_to_string(s->peer_addr, astr, sizeof(astr));
         g_snprintf(label, sizeof(label), "tcp:%s:%u", astr, s->peer_port);
         s->label = g_strdup(label);
-        s->stream = stream_new(c, s->peer_addr, s->peer_port);
+        s->stream = stream_new(c, s->peer_addr, s->peer_port, true);
         if (s->stream == NULL) {
+            session_release(c, addr);
             source_free(s);
             continue;
         }
@@ -1108,14 +1506,30 @@ ipfix_collector_new(const ipfix_collector_config_t *cfg, flow_obs_fn cb, void *u
         c->cfg.max_exporters = 4096;
     if (c->cfg.max_tcp_connections == 0)
         c->cfg.max_tcp_connections = 64;
+    if (c->cfg.max_sessions == 0)
+        c->cfg.max_sessions = 256;
+    if (c->cfg.max_sessions_per_address == 0)
+        c->cfg.max_sessions_per_address = 32;
+    if (c->cfg.max_exporters_per_address == 0)
+        c->cfg.max_exporters_per_address = 256;
+    if (c->cfg.max_templates == 0)
+        c->cfg.max_templates = 512;
+    if (c->cfg.max_template_fields == 0)
+        c->cfg.max_template_fields = 8192;
+    if (c->cfg.max_unknown_elements == 0)
+        c->cfg.max_unknown_elements = 4096;
     c->cfg.templates_dir = NULL;
+    c->cfg.allow = NULL;
     c->cb = cb;
     c->ud = user_data;
     c->wake[0] = c->wake[1] = -1;
     g_mutex_init(&c->lock);
     c->sources = g_ptr_array_new_with_free_func(source_free);
     c->udp_streams = g_hash_table_new_full(peer_key_hash, peer_key_equal, g_free, stream_free);
-    c->exporters = g_hash_table_new_full(exporter_key_hash, exporter_key_equal, NULL, g_free);
+    c->exporters = g_hash_table_new_full(exporter_key_hash, exporter_key_equal, NULL,
+                                         exporter_free);
+    c->addrs = g_hash_table_new_full(addr_hash, addr_equal, g_free, g_free);
+    c->undo = g_array_new(FALSE, FALSE, sizeof(budget_undo_t));
     c->pfds = g_array_new(FALSE, TRUE, sizeof(struct pollfd));
     c->pfd_src = g_ptr_array_new();
     if (pipe2(c->wake, O_NONBLOCK | O_CLOEXEC) < 0) {
@@ -1123,6 +1537,21 @@ ipfix_collector_new(const ipfix_collector_config_t *cfg, flow_obs_fn cb, void *u
                     g_strerror(errno));
         c->wake[0] = c->wake[1] = -1;
         goto fail;
+    }
+
+    if (cfg != NULL && cfg->allow != NULL && cfg->allow[0] != '\0') {
+        c->allow = netset_new();
+        if (!netset_add_list(c->allow, cfg->allow, &local)) {
+            g_set_error(err, IPFIX_COLLECTOR_ERROR, IPFIX_COLLECTOR_ERROR_SPEC, "allow: %s",
+                        local->message);
+            g_clear_error(&local);
+            goto fail;
+        }
+        if (netset_is_empty(c->allow)) {
+            g_set_error(err, IPFIX_COLLECTOR_ERROR, IPFIX_COLLECTOR_ERROR_SPEC,
+                        "allow: no network given");
+            goto fail;
+        }
     }
 
     c->model = fbInfoModelAlloc();
@@ -1173,10 +1602,14 @@ ipfix_collector_free(ipfix_collector_t *c)
         return;
     if (c->norm != NULL)
         log_hook_unref();
-    /* sessions reference the model and the normalizer: free them first */
+    /* sessions reference the model and the normalizer: free them first;
+     * they and the exporters give their slots back to c->addrs */
     g_ptr_array_free(c->sources, TRUE);
     g_hash_table_destroy(c->udp_streams);
     g_hash_table_destroy(c->exporters);
+    g_hash_table_destroy(c->addrs);
+    g_array_free(c->undo, TRUE);
+    netset_free(c->allow);
     ipfix_normalize_free(c->norm);
     if (c->model != NULL)
         fbInfoModelFree(c->model);
@@ -1501,7 +1934,7 @@ ipfix_collector_add_file(ipfix_collector_t *c, const char *path, GError **err)
     s->own_fd = !is_stdin;
     s->regular = S_ISREG(st.st_mode);
     s->file_no = ++c->next_file_no;
-    s->stream = stream_new(c, NULL, 0);
+    s->stream = stream_new(c, NULL, 0, false);
     if (s->stream == NULL) {
         g_set_error(err, IPFIX_COLLECTOR_ERROR, IPFIX_COLLECTOR_ERROR_SETUP,
                     "%s: fixbuf session setup failed", path);
@@ -1536,7 +1969,9 @@ housekeeping(ipfix_collector_t *c)
     g_mutex_lock(&c->lock);
     g_hash_table_iter_init(&it, c->exporters);
     while (g_hash_table_iter_next(&it, NULL, &v)) {
-        if (now - ((exporter_t *)v)->last_mono > limit) {
+        const exporter_t *e = v;
+
+        if (now - e->last_mono > (e->holds_session ? MAX(limit, FIXBUF_V9_SESSION_US) : limit)) {
             g_hash_table_iter_remove(&it);
             TOT(c, IPFIX_TOT_EXPIRED, 1);
         }
@@ -1651,6 +2086,11 @@ ipfix_collector_inject_datagram(ipfix_collector_t *c, bool netflow_port,
     uint16_t port;
 
     g_return_val_if_fail(c != NULL && (buf != NULL || len == 0), FALSE);
+    sockaddr_to_key(peer, peerlen, addr, &port);
+    if (!peer_allowed(c, addr)) {
+        refusal(c, IPFIX_TOT_DENIED, addr, "datagram from outside the allow-list dropped");
+        return FALSE;
+    }
     if (len > MSG_MAX) {
         TOT(c, IPFIX_TOT_GARBAGE, 1);
         return FALSE;
@@ -1660,7 +2100,6 @@ ipfix_collector_inject_datagram(ipfix_collector_t *c, bool netflow_port,
         TOT(c, IPFIX_TOT_GARBAGE, 1);
         return FALSE;
     }
-    sockaddr_to_key(peer, peerlen, addr, &port);
     if (len > 0)
         memcpy(c->u.dgram, buf, len);
     c->delivered = 0;
@@ -1716,6 +2155,16 @@ ipfix_collector_totals(ipfix_collector_t *c, uint64_t out[IPFIX_TOT_COUNT])
         out[k] = __atomic_load_n(&c->tot[k], __ATOMIC_RELAXED);
 }
 
+void
+ipfix_collector_usage(ipfix_collector_t *c, ipfix_collector_usage_t *out)
+{
+    out->sessions = __atomic_load_n(&c->use[USE_SESSIONS], __ATOMIC_RELAXED);
+    out->exporters = __atomic_load_n(&c->use[USE_EXPORTERS], __ATOMIC_RELAXED);
+    out->templates = __atomic_load_n(&c->use[USE_TEMPLATES], __ATOMIC_RELAXED);
+    out->template_fields = __atomic_load_n(&c->use[USE_FIELDS], __ATOMIC_RELAXED);
+    out->unknown_elements = __atomic_load_n(&c->use[USE_ALIENS], __ATOMIC_RELAXED);
+}
+
 const char *
 ipfix_counter_name(ipfix_counter_t k)
 {
@@ -1723,7 +2172,7 @@ ipfix_counter_name(ipfix_counter_t k)
         "messages", "flows", "options_records", "ignored_records", "templates",
         "seq_gaps", "missed", "out_of_order", "duplicates", "malformed",
         "missing_template", "length_mismatch", "time_implausible", "time_missing",
-        "sampled", "clock_skew",
+        "sampled", "clock_skew", "template_limit",
     };
     G_STATIC_ASSERT(G_N_ELEMENTS(names) == IPFIX_CTR_COUNT);
 
@@ -1736,6 +2185,7 @@ ipfix_total_name(ipfix_total_t k)
     static const char *const names[] = {
         "datagrams", "garbage", "tcp_accepted", "tcp_rejected", "tcp_desync",
         "files_done", "exporter_limit", "expired", "fixbuf_warnings", "io_errors",
+        "denied", "session_limit", "template_limit",
     };
     G_STATIC_ASSERT(G_N_ELEMENTS(names) == IPFIX_TOT_COUNT);
 

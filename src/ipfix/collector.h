@@ -93,6 +93,9 @@ typedef enum {
     IPFIX_CTR_TIME_MISSING,     /* flow records without a usable time */
     IPFIX_CTR_SAMPLED,          /* flow records with a sampling interval above 1 */
     IPFIX_CTR_CLOCK_SKEW,       /* live messages whose export time is far from our clock */
+    IPFIX_CTR_TEMPLATE_LIMIT,   /* messages dropped: their templates would pass the session's
+                                   max_templates or max_template_fields, or the
+                                   collector's max_unknown_elements */
     IPFIX_CTR_COUNT
 } ipfix_counter_t;
 
@@ -108,6 +111,10 @@ typedef enum {
     IPFIX_TOT_EXPIRED,        /* idle exporters and UDP sessions dropped */
     IPFIX_TOT_FIXBUF_WARNINGS,/* libfixbuf diagnostics we could not attribute */
     IPFIX_TOT_IO_ERRORS,
+    IPFIX_TOT_DENIED,         /* datagrams and TCP connections from outside the allow-list */
+    IPFIX_TOT_SESSION_LIMIT,  /* new transport sessions refused (max_sessions, or the
+                                 address has max_sessions_per_address) */
+    IPFIX_TOT_TEMPLATE_LIMIT, /* messages dropped for their templates (all exporters) */
     IPFIX_TOT_COUNT
 } ipfix_total_t;
 
@@ -132,7 +139,52 @@ typedef struct {
     unsigned max_exporters;    /* 0: 4096 */
     unsigned max_tcp_connections; /* 0: 64 */
     int udp_rcvbuf;            /* SO_RCVBUF for UDP sockets; 0: system default */
+
+    /* Limits for hostile or broken exporters (see "Limits" below).  They
+     * apply to network sources only: files are read without them. */
+    const char *allow;         /* comma-separated networks ("192.0.2.0/24, 2001:db8::/32")
+                                  whose datagrams and connections are accepted; NULL or
+                                  "": every address */
+    unsigned max_sessions;     /* live transport sessions in all; 0: 256 */
+    unsigned max_sessions_per_address; /* 0: 32 */
+    unsigned max_exporters_per_address; /* exporter table entries of one address; 0: 256 */
+    unsigned max_templates;    /* templates one session may define; 0: 512 */
+    unsigned max_template_fields; /* fields of all of one session's templates; 0: 8192 */
+    unsigned max_unknown_elements; /* information elements the model does not know that
+                                      IPFIX templates may introduce, in all; 0: 4096 */
 } ipfix_collector_config_t;
+
+/*
+ * Limits.  A transport session is what libfixbuf keeps template state for:
+ * one IPFIX-over-UDP peer (address and port), one TCP connection, or one
+ * NetFlow v9 stream (address, port, source id).  Each costs about 200 KiB
+ * before its first template (a 64 KiB message buffer and a 128 KiB
+ * template-pair table), so their number is capped overall and per source
+ * address; an exporter entry (what /stats lists: a session's observation
+ * domain, or a v5 engine) is capped per address too.  A session's templates
+ * are capped by count and by their total number of fields, counting each
+ * (observation domain, template id) once, withdrawn or not (libfixbuf keeps
+ * a withdrawn template as an empty one).  A message whose templates would
+ * pass either cap is dropped whole before libfixbuf sees it, so what
+ * libfixbuf holds never passes the caps.  libfixbuf also adds every
+ * element a template names that the information model does not know to
+ * the model, for good ("alien" elements, shared by all sessions), so the
+ * number an IPFIX exporter can introduce is capped collector-wide as well
+ * (NetFlow v9's 16-bit field types bound them anyway).  NetFlow v9 sessions are kept for
+ * at least 30 minutes of idleness whatever idle_timeout says, because
+ * libfixbuf keeps its own v9 sessions that long.  Refusals are counted
+ * (IPFIX_TOT_DENIED, _SESSION_LIMIT, _EXPORTER_LIMIT, _TEMPLATE_LIMIT) and
+ * logged at most once a minute per kind.
+ */
+
+/** What the collector holds now (see ipfix_collector_usage()). */
+typedef struct {
+    uint64_t sessions;        /* live transport sessions (UDP peers, TCP, NetFlow v9) */
+    uint64_t exporters;       /* exporter table entries */
+    uint64_t templates;       /* templates held by network sessions */
+    uint64_t template_fields; /* their fields */
+    uint64_t unknown_elements; /* elements IPFIX templates added to the model (see above) */
+} ipfix_collector_usage_t;
 
 typedef struct ipfix_collector ipfix_collector_t;
 
@@ -183,7 +235,8 @@ void ipfix_collector_wakeup(ipfix_collector_t *c);
  * Feed one datagram as if it had arrived on a listener: @p netflow_port
  * selects the NetFlow port's dispatch (v5, IPFIX), else the IPFIX UDP path.
  * NetFlow v9 needs fixbuf's socket and is refused here (counted as
- * garbage, returns FALSE).  For tests and replay tools; same thread rule as
+ * garbage, returns FALSE); so is a @p peer outside the allow-list
+ * (counted as denied).  For tests and replay tools; same thread rule as
  * poll.  @p received is the arrival time (epoch seconds).
  */
 gboolean ipfix_collector_inject_datagram(ipfix_collector_t *c, bool netflow_port,
@@ -199,6 +252,10 @@ GArray *ipfix_collector_stats(ipfix_collector_t *c);
 
 /** Copy the collector-wide counters into @p out.  Thread-safe. */
 void ipfix_collector_totals(ipfix_collector_t *c, uint64_t out[IPFIX_TOT_COUNT]);
+
+/** Copy the collector's current holdings into @p out.  Thread-safe; each
+ *  figure is read atomically, not all at one instant. */
+void ipfix_collector_usage(ipfix_collector_t *c, ipfix_collector_usage_t *out);
 
 /** Counter names ("messages", "seq_gaps", ...; "unknown" if out of range). */
 const char *ipfix_counter_name(ipfix_counter_t k);
