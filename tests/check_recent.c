@@ -165,6 +165,9 @@ START_TEST(test_flowq_order_and_fd)
         in.sport = (uint16_t)i;
         ck_assert(flowq_push(q, &in));
     }
+    /* fewer than FLOWQ_WAKE_AT wait: readable only once the producer flushes */
+    ck_assert_int_eq(poll(&p, 1, 0), 0);
+    flowq_flush(q);
     ck_assert_int_eq(poll(&p, 1, 0), 1);
     ck_assert_uint_eq(flowq_drain(q, out, 2), 2);
     ck_assert_uint_eq(out[0].sport, 0);
@@ -186,6 +189,44 @@ START_TEST(test_flowq_order_and_fd)
     ck_assert_uint_eq(st.dropped, 1);
     flowq_free(q);
     flowq_free(NULL);
+}
+END_TEST
+
+/* A batch that crosses the ring's end keeps its order, and FLOWQ_WAKE_AT
+ * waiting records wake the consumer without a flush. */
+START_TEST(test_flowq_push_n_wraps_and_wakes)
+{
+    const unsigned cap = FLOWQ_WAKE_AT + 100;
+    flowq_t *q = flowq_new(cap, NULL);
+    flow_obs_t *in = g_new0(flow_obs_t, cap), *out = g_new0(flow_obs_t, cap);
+    struct pollfd p = {.fd = flowq_fd(q), .events = POLLIN};
+
+    for (unsigned i = 0; i < cap; i++)
+        in[i].exporter_id = i;
+    /* move the ring's head near its end */
+    ck_assert_uint_eq(flowq_push_n(q, in, cap - 10), cap - 10);
+    ck_assert_int_eq(poll(&p, 1, 0), 1); /* past FLOWQ_WAKE_AT: no flush needed */
+    ck_assert_uint_eq(flowq_drain(q, out, cap), cap - 10);
+    ck_assert_int_eq(poll(&p, 1, 0), 0);
+    /* FLOWQ_WAKE_AT - 1 records: 10 at the end of the ring, the rest wrapped */
+    ck_assert_uint_eq(flowq_push_n(q, in, FLOWQ_WAKE_AT - 1), FLOWQ_WAKE_AT - 1);
+    ck_assert_int_eq(poll(&p, 1, 0), 0);
+    ck_assert_uint_eq(flowq_push_n(q, in + FLOWQ_WAKE_AT - 1, 1), 1);
+    ck_assert_int_eq(poll(&p, 1, 0), 1);
+    ck_assert_uint_eq(flowq_drain(q, out, cap), FLOWQ_WAKE_AT);
+    for (unsigned i = 0; i < FLOWQ_WAKE_AT; i++)
+        ck_assert_uint_eq(out[i].exporter_id, i);
+    ck_assert_int_eq(poll(&p, 1, 0), 0);
+
+    flowq_close(q);
+    ck_assert_uint_eq(flowq_push_n(q, in, 5), 0);
+    flowq_stats_t st;
+    flowq_stats(q, &st);
+    ck_assert_uint_eq(st.dropped, 5);
+    ck_assert_uint_eq(st.pushed, cap - 10 + FLOWQ_WAKE_AT);
+    flowq_free(q);
+    g_free(in);
+    g_free(out);
 }
 END_TEST
 
@@ -239,6 +280,7 @@ recent_suite(void)
     tc = tcase_create("flowq");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_flowq_order_and_fd);
+    tcase_add_test(tc, test_flowq_push_n_wraps_and_wakes);
     tcase_add_test(tc, test_flowq_full_queue_waits_instead_of_dropping);
     suite_add_tcase(s, tc);
     return s;

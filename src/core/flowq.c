@@ -1,9 +1,9 @@
 /*
  * Flow record queue between the collector thread and the builder's thread.
- * The eventfd is written only when the queue goes from empty to non-empty
- * and read only when a drain empties it, both under the lock, so its
- * readability always matches "something is queued" without one syscall per
- * record.
+ * The eventfd is written at most once between two drains that empty the
+ * queue (when FLOWQ_WAKE_AT records wait, on a flush, or before the
+ * producer waits for room) and read when a drain empties it, both under
+ * the lock, so it never costs one syscall per record.
  */
 #include "core/flowq.h"
 
@@ -18,6 +18,7 @@ struct flowq {
     flow_obs_t *ring;
     unsigned capacity, head, len;
     bool closed;
+    bool signaled; /* eventfd written since the queue was last empty */
     int efd;
     flowq_stats_t st;
 };
@@ -77,34 +78,68 @@ clear_fd(int fd)
         ;
 }
 
+/* Under the lock. */
+static void
+wake_consumer(flowq_t *q)
+{
+    if (!q->signaled && q->len > 0) {
+        q->signaled = true;
+        signal_fd(q->efd);
+    }
+}
+
+unsigned
+flowq_push_n(flowq_t *q, const flow_obs_t *obs, unsigned n)
+{
+    unsigned done = 0;
+
+    g_mutex_lock(&q->lock);
+    while (done < n) {
+        if (q->len == q->capacity && !q->closed) {
+            q->st.waits++;
+            wake_consumer(q); /* it must make room, however few wait */
+            while (q->len == q->capacity && !q->closed)
+                g_cond_wait(&q->not_full, &q->lock);
+        }
+        if (q->closed) {
+            q->st.dropped += n - done;
+            break;
+        }
+        /* one contiguous stretch of free ring */
+        unsigned tail = (q->head + q->len) % q->capacity;
+        unsigned room = MIN(q->capacity - q->len, q->capacity - tail);
+        unsigned k = MIN(room, n - done);
+        memcpy(&q->ring[tail], &obs[done], k * sizeof(*obs));
+        q->len += k;
+        q->st.pushed += k;
+        done += k;
+        if (q->len > q->st.peak)
+            q->st.peak = q->len;
+        if (q->len >= FLOWQ_WAKE_AT)
+            wake_consumer(q);
+    }
+    g_mutex_unlock(&q->lock);
+    return done;
+}
+
 bool
 flowq_push(flowq_t *q, const flow_obs_t *obs)
 {
-    g_mutex_lock(&q->lock);
-    if (q->len == q->capacity && !q->closed) {
-        q->st.waits++;
-        while (q->len == q->capacity && !q->closed)
-            g_cond_wait(&q->not_full, &q->lock);
-    }
-    if (q->closed) {
-        q->st.dropped++;
-        g_mutex_unlock(&q->lock);
-        return false;
-    }
-    q->ring[(q->head + q->len) % q->capacity] = *obs;
-    if (q->len++ == 0)
-        signal_fd(q->efd);
-    if (q->len > q->st.peak)
-        q->st.peak = q->len;
-    q->st.pushed++;
-    g_mutex_unlock(&q->lock);
-    return true;
+    return flowq_push_n(q, obs, 1) == 1;
 }
 
 void
 flowq_sink(const flow_obs_t *obs, void *user)
 {
     flowq_push(user, obs);
+}
+
+void
+flowq_flush(flowq_t *q)
+{
+    g_mutex_lock(&q->lock);
+    wake_consumer(q);
+    g_mutex_unlock(&q->lock);
 }
 
 unsigned
@@ -119,8 +154,10 @@ flowq_drain(flowq_t *q, flow_obs_t *out, unsigned max)
         q->head = (q->head + 1) % q->capacity;
         q->len--;
     }
-    if (q->len == 0 && n > 0)
+    if (q->len == 0 && q->signaled) {
         clear_fd(q->efd);
+        q->signaled = false;
+    }
     if (was_full && n > 0)
         g_cond_broadcast(&q->not_full);
     g_mutex_unlock(&q->lock);

@@ -8,6 +8,12 @@
  * A full queue makes the producer wait instead of dropping records: the
  * kernel's socket buffers then absorb the burst, and the producer's
  * waiting is counted.
+ *
+ * The eventfd does not fire on every record: it becomes readable once
+ * FLOWQ_WAKE_AT records wait, or when the producer calls flowq_flush()
+ * because it has nothing more for now.  Waking the consumer for every
+ * datagram cost more in context switches than the records cost to build
+ * (both threads share one core at 1M records/s).
  */
 #ifndef CONNLOGD_CORE_FLOWQ_H
 #define CONNLOGD_CORE_FLOWQ_H
@@ -29,21 +35,34 @@ typedef struct {
     unsigned peak;     /* most records waiting at once */
 } flowq_stats_t;
 
+/** Queued records that make the eventfd readable without a flush. */
+#define FLOWQ_WAKE_AT 1024
+
 /** Queue of @p capacity records (>= 1).  NULL with @p err if no eventfd. */
 flowq_t *flowq_new(unsigned capacity, GError **err);
 
 /** NULL is a no-op.  No thread may use the queue any more. */
 void flowq_free(flowq_t *q);
 
-/** Readable (POLLIN) while records are queued. */
+/** Readable (POLLIN) while records are queued and either FLOWQ_WAKE_AT
+ *  of them wait or the producer flushed (see above). */
 int flowq_fd(const flowq_t *q);
 
 /** Append a copy of @p obs, waiting while the queue is full.  False (and
  *  counted as dropped) once the queue is closed. */
 bool flowq_push(flowq_t *q, const flow_obs_t *obs);
 
+/** Append copies of @p n records in order (one lock per ring stretch),
+ *  waiting while the queue is full.  Returns how many were accepted (fewer
+ *  only once the queue is closed; the rest are counted as dropped). */
+unsigned flowq_push_n(flowq_t *q, const flow_obs_t *obs, unsigned n);
+
 /** flow_obs_fn-compatible wrapper around flowq_push(); @p user is the queue. */
 void flowq_sink(const flow_obs_t *obs, void *user);
+
+/** The producer has nothing more for now: make the eventfd readable if
+ *  records wait, however few. */
+void flowq_flush(flowq_t *q);
 
 /** Move up to @p max queued records into @p out, oldest first; never waits.
  *  Returns how many. */

@@ -325,7 +325,7 @@ addr_to_string(const uint8_t addr[16], char *out, size_t outlen)
         inet_ntop(AF_INET6, addr, out, (socklen_t)outlen);
 }
 
-/* 64-bit FNV-1a over the datagram: duplicate detection only. */
+/* 64-bit FNV-1a over the small keys of the exporter tables. */
 static uint64_t
 hash_bytes(const uint8_t *p, size_t len)
 {
@@ -741,11 +741,32 @@ stream_seq(stream_t *st, uint32_t domain)
     return slot;
 }
 
+/* A datagram's fingerprint for duplicate detection, eight bytes a step:
+ * FNV-1a's byte at a time cost 5% of the collector's time at 1M records/s
+ * on 1.4 KB datagrams. */
+static uint64_t
+hash_datagram(const uint8_t *p, size_t len)
+{
+    const uint64_t k = UINT64_C(0xff51afd7ed558ccd);
+    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len, w;
+    size_t i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 32;
+    }
+    w = 0;
+    memcpy(&w, p + i, len - i);
+    h = (h ^ w) * k;
+    return h ^ (h >> 29);
+}
+
 /* True when @p buf is the same datagram this exporter sent last. */
 static bool
 is_duplicate(exporter_t *e, const uint8_t *buf, size_t len)
 {
-    uint64_t h = hash_bytes(buf, len);
+    uint64_t h = hash_datagram(buf, len);
     bool dup = e->have_hash && e->last_len == len && e->last_hash == h;
 
     e->have_hash = true;
