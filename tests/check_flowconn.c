@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "conn/conn.h"
+#include "output/writer.h"
 #include "core/netset.h"
 
 static conn_builder_t *cb;
@@ -65,6 +66,134 @@ flow(const char *src, uint16_t sport, const char *dst, uint16_t dport, uint8_t p
     f.end_reason = FLOW_END_IDLE;
     return f;
 }
+
+/* Deterministic xorshift64 for the randomized tests below. */
+static uint64_t
+rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* A random flow among @p hosts hosts: TCP, UDP or ICMP, either direction,
+ * finished or not, at time @p t. */
+static flow_obs_t
+random_flow(uint64_t *x, unsigned hosts, double t)
+{
+    char a[32], b[32];
+    uint64_t r = rnd(x);
+    unsigned ha = (unsigned)(r % hosts), hb = (unsigned)((r >> 16) % hosts);
+    snprintf(a, sizeof(a), "10.%u.%u.%u", ha >> 16 & 255, ha >> 8 & 255, ha & 255);
+    snprintf(b, sizeof(b), "192.168.%u.%u", hb >> 8 & 255, hb & 255);
+    uint8_t proto = (r >> 32) % 5 == 0 ? 1 : (r >> 32) % 5 == 1 ? 17 : 6;
+    uint16_t pa = (uint16_t)(1024 + (r >> 40) % 8), pb = proto == 1 ? 0x0800 : 80;
+    flow_obs_t f = (r >> 48) & 1 ? flow(a, pa, b, pb, proto, t, t + 0.5, 3, 300, F_S | F_A)
+                                 : flow(b, pb, a, pa, proto, t, t + 0.5, 2, 200, F_A | F_F);
+    f.end_reason = (r >> 50) % 8 == 0 ? FLOW_END_IDLE : FLOW_END_ACTIVE;
+    return f;
+}
+
+static void
+rows_as_tsv(GArray *rs, GString *out)
+{
+    for (guint i = 0; i < rs->len; i++) {
+        writer_format_tsv(&g_array_index(rs, conn_record_t, i), out);
+        g_string_append_c(out, '\n');
+    }
+}
+
+/* The batched entry point prefetches and builds records out of step with
+ * their preparation; what comes out must be what one-by-one gives, rows and
+ * order, through expiry, eviction and table growth mid-batch. */
+START_TEST(batched_records_equal_one_by_one)
+{
+    enum { N = 20000 };
+    flow_obs_t *fs = g_new(flow_obs_t, N);
+    uint64_t x = 88172645463325252ULL;
+    double t = 1000.0;
+    for (unsigned i = 0; i < N; i++) {
+        t += (rnd(&x) % 1000 == 0) ? 100.0 : 0.001; /* now and then, past linger */
+        fs[i] = random_flow(&x, 12, t);
+    }
+    GString *one = g_string_new(NULL), *batched = g_string_new(NULL);
+    for (int capped = 0; capped < 2; capped++) {
+        conn_config_t c2 = cfg;
+        c2.max_conns = capped ? 500 : 0;
+        c2.hash_seed = 5;
+        uid_gen_t u1, u2;
+        uid_gen_init_seed(&u1, 9);
+        uid_gen_init_seed(&u2, 9);
+        GArray *r1 = g_array_new(FALSE, TRUE, sizeof(conn_record_t));
+        GArray *r2 = g_array_new(FALSE, TRUE, sizeof(conn_record_t));
+        conn_builder_t *b1 = conn_builder_new(&c2, &u1, &weirds, collect, r1);
+        conn_builder_t *b2 = conn_builder_new(&c2, &u2, &weirds, collect, r2);
+        for (unsigned i = 0; i < N; i++)
+            conn_builder_flow(b1, &fs[i]);
+        for (unsigned i = 0, step = 1; i < N; i += step, step = step * 3 % 1031)
+            conn_builder_flows(b2, &fs[i], MIN(step, N - i));
+        conn_builder_flush(b1);
+        conn_builder_flush(b2);
+        g_string_truncate(one, 0);
+        g_string_truncate(batched, 0);
+        rows_as_tsv(r1, one);
+        rows_as_tsv(r2, batched);
+        ck_assert_uint_gt(r1->len, 1000);
+        ck_assert_uint_lt(r1->len, N * 9 / 10); /* records did merge */
+        ck_assert_uint_eq(r1->len, r2->len);
+        ck_assert_str_eq(one->str, batched->str);
+        conn_builder_free(b1);
+        conn_builder_free(b2);
+        g_array_free(r1, TRUE);
+        g_array_free(r2, TRUE);
+    }
+    g_string_free(one, TRUE);
+    g_string_free(batched, TRUE);
+    g_free(fs);
+}
+END_TEST
+
+/* The connection table after many deletions (backward shifts across
+ * clusters): every connection still in it is found, none that left is. */
+START_TEST(table_finds_survivors_after_deletions)
+{
+    enum { N = 30000 };
+    char a[32];
+    unsigned idle = 0;
+    for (unsigned i = 0; i < N; i++) {
+        snprintf(a, sizeof(a), "10.%u.%u.%u", i >> 16 & 255, i >> 8 & 255, i & 255);
+        flow_obs_t f = flow(a, 40000, "192.0.2.1", 53, 17, 1000.0, 1000.0, 1, 60, 0);
+        /* every third ended (lingers 30 s), the rest wait 1860 s */
+        f.end_reason = i % 3 == 0 ? FLOW_END_IDLE : FLOW_END_ACTIVE;
+        idle += i % 3 == 0;
+        conn_builder_flow(cb, &f);
+    }
+    conn_stats_t st;
+    conn_builder_stats(cb, &st);
+    ck_assert_uint_eq(st.created, N);
+    /* 100 s later: the ended ones are logged and leave the table */
+    flow_obs_t tick = flow("10.255.0.1", 1, "192.0.2.2", 2, 17, 1100.0, 1100.0, 1, 60, 0);
+    conn_builder_flow(cb, &tick);
+    ck_assert_uint_eq(rows->len, idle);
+    /* again every key: the survivors are found, the others start anew */
+    for (unsigned i = 0; i < N; i++) {
+        snprintf(a, sizeof(a), "10.%u.%u.%u", i >> 16 & 255, i >> 8 & 255, i & 255);
+        flow_obs_t f = flow(a, 40000, "192.0.2.1", 53, 17, 1100.0, 1100.0, 1, 60, 0);
+        f.end_reason = FLOW_END_ACTIVE;
+        conn_builder_flow(cb, &f);
+    }
+    conn_builder_stats(cb, &st);
+    ck_assert_uint_eq(st.created, N + 1 + idle);
+    ck_assert_uint_eq(st.active, N + 1);
+    conn_builder_flush(cb);
+    /* the survivors carry both records */
+    unsigned two = 0;
+    for (guint i = 0; i < rows->len; i++)
+        two += g_array_index(rows, conn_record_t, i).orig_pkts == 2;
+    ck_assert_uint_eq(two, N - idle);
+}
+END_TEST
 
 static const conn_record_t *
 only_row(void)
@@ -298,6 +427,8 @@ flowconn_suite(void)
     tcase_add_test(tc, exporters_are_kept_apart);
     tcase_add_test(tc, icmp_echo_from_type_code);
     tcase_add_test(tc, sampling_scales_only_when_asked);
+    tcase_add_test(tc, batched_records_equal_one_by_one);
+    tcase_add_test(tc, table_finds_survivors_after_deletions);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -128,6 +128,10 @@ bool conn_builder_tunnel(conn_builder_t *cb, const pkt_layer_t *l, conn_parent_t
  */
 void conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f);
 
+/** conn_builder_flow() for @p n records in order, faster: each record's
+ *  table slot is fetched while earlier records are built. */
+void conn_builder_flows(conn_builder_t *cb, const flow_obs_t *f, size_t n);
+
 /** Move the clock to @p now (input time), running due timers. */
 void conn_builder_advance(conn_builder_t *cb, double now);
 

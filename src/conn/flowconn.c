@@ -41,10 +41,18 @@ merge_side(flow_state_t *fs, int side, uint64_t pkts, uint64_t octets, bool has_
         fs->end[side] = end;
 }
 
-void
-conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f)
+/* What a record's connection is, worked out before the table is touched,
+ * so that a batch can prefetch the table slots ahead (conn_builder_flows). */
+typedef struct {
+    conn_key_t k;
+    uint32_t hash;
+    conn_proto_t transport;
+    uint16_t sport, dport; /* as keyed: ICMP type and counterpart type or code */
+} flow_prep_t;
+
+static void
+flow_prepare(conn_builder_t *cb, const flow_obs_t *f, flow_prep_t *p)
 {
-    const conn_config_t *cfg = conn_builder_config(cb);
     conn_proto_t transport;
     uint16_t sport = f->sport, dport = f->dport;
     bool one_way = false;
@@ -77,6 +85,20 @@ conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f)
         break;
     }
 
+    conn_key_make(&p->k, f->src, sport, f->dst, dport, f->proto, one_way, f->exporter_id + 1);
+    p->hash = conn_key_hash(cb, &p->k);
+    p->transport = transport;
+    p->sport = sport;
+    p->dport = dport;
+}
+
+static void
+flow_apply(conn_builder_t *cb, const flow_obs_t *f, const flow_prep_t *p)
+{
+    const conn_config_t *cfg = conn_builder_config(cb);
+    conn_proto_t transport = p->transport;
+    uint16_t sport = p->sport, dport = p->dport;
+
     double end = f->end > f->rev_end ? f->end : f->rev_end;
     double start = f->start;
     if (f->has_reverse && f->rev_start > 0 && (start == 0 || f->rev_start < start))
@@ -89,12 +111,10 @@ conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f)
         end = start = f->received;
     conn_builder_advance(cb, end);
 
-    conn_key_t k;
-    conn_key_make(&k, f->src, sport, f->dst, dport, f->proto, one_way, f->exporter_id + 1);
-    uint32_t h;
-    conn_t *c = conn_lookup(cb, &k, &h);
+    uint32_t h = p->hash;
+    conn_t *c = conn_lookup_hashed(cb, &p->k, h);
     if (!c) {
-        c = conn_create(cb, &k, h, f->src, sport, transport, start);
+        c = conn_create(cb, &p->k, h, f->src, sport, transport, start);
         if (!c)
             return;
         c->u.flow->first_is_a = c->orig_is_a;
@@ -141,6 +161,38 @@ conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f)
         fs->touched = touched;
     c->inact_timeout = (float)wait;
     conn_set_timer(cb, c, TMR_INACT, fs->touched + wait);
+}
+
+void
+conn_builder_flow(conn_builder_t *cb, const flow_obs_t *f)
+{
+    flow_prep_t p;
+
+    flow_prepare(cb, f, &p);
+    flow_apply(cb, f, &p);
+}
+
+/* Records are prepared FLOW_AHEAD ahead of their turn and their table slot
+ * prefetched: at a million connections the slot is a cache miss, and it
+ * was most of the table lookup's cost (10% of the builder's time). */
+#define FLOW_AHEAD 8
+
+void
+conn_builder_flows(conn_builder_t *cb, const flow_obs_t *f, size_t n)
+{
+    flow_prep_t ring[FLOW_AHEAD];
+
+    /* ring[i % FLOW_AHEAD] holds record i - FLOW_AHEAD until it is built,
+     * then record i */
+    for (size_t i = 0; i < n + FLOW_AHEAD; i++) {
+        flow_prep_t *slot = &ring[i % FLOW_AHEAD];
+        if (i >= FLOW_AHEAD)
+            flow_apply(cb, &f[i - FLOW_AHEAD], slot);
+        if (i < n) {
+            flow_prepare(cb, &f[i], slot);
+            conn_table_prefetch(cb, slot->hash);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ */

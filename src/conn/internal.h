@@ -222,6 +222,12 @@ void conn_key_make(conn_key_t *k, const uint8_t src[16], uint16_t sport, const u
                    uint16_t dport, uint8_t proto, bool one_way, uint32_t src_id);
 /** Find the connection with key @p k; *@p hash receives the key's hash. */
 conn_t *conn_lookup(conn_builder_t *cb, const conn_key_t *k, uint32_t *hash);
+/** The hash conn_lookup() would compute for @p k. */
+uint32_t conn_key_hash(const conn_builder_t *cb, const conn_key_t *k);
+/** conn_lookup() with the hash already known. */
+conn_t *conn_lookup_hashed(conn_builder_t *cb, const conn_key_t *k, uint32_t hash);
+/** Start loading the table slot of @p hash into the cache (a hint only). */
+void conn_table_prefetch(const conn_builder_t *cb, uint32_t hash);
 /** New connection (evicting at the cap); orig is (@p orig_h, @p orig_p). NULL if out of memory. */
 conn_t *conn_create(conn_builder_t *cb, const conn_key_t *k, uint32_t hash,
                     const uint8_t orig_h[16], uint16_t orig_p, conn_proto_t transport, double t);

@@ -216,8 +216,7 @@ drain_flows(daemon_t *d, unsigned budget)
 
     while (total < budget) {
         unsigned n = flowq_drain(d->fq, d->flowbuf, FLOW_BATCH);
-        for (unsigned i = 0; i < n; i++)
-            conn_builder_flow(d->cb, &d->flowbuf[i]);
+        conn_builder_flows(d->cb, d->flowbuf, n);
         total += n;
         if (n < FLOW_BATCH)
             break;
