@@ -24,7 +24,8 @@ tests_check_daemon_LDADD = $(TEST_CK_LIBS)
 # End-to-end: the real daemon.  Tests needing root and network namespaces
 # (live, rotate, load, flows, page) skip with 77 where that is not allowed.
 TESTS += tests/daemon-cli.sh tests/daemon-unit.sh tests/daemon-live.sh tests/daemon-rotate.sh \
-	tests/daemon-flows.sh tests/daemon-load.sh tests/daemon-page.sh
+	tests/daemon-flows.sh tests/daemon-load.sh tests/daemon-page.sh tests/daemon-drops.sh
 EXTRA_DIST += tests/daemon-cli.sh tests/daemon-unit.sh tests/daemon-live.sh \
 	tests/daemon-rotate.sh tests/daemon-flows.sh tests/daemon-load.sh tests/daemon-page.sh \
+	tests/daemon-drops.sh \
 	tests/daemon-lib.sh tests/conncompare.py

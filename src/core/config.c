@@ -97,6 +97,9 @@ config_defaults(config_t *c)
     c->promiscuous = true;
     c->immediate = true;
     c->flow_queue = 65536;
+    /* a router's export burst (softflowd flushes 100+ datagrams at once) overflows
+     * the usual 208 KiB default; 4 MiB holds about 100,000 records */
+    c->udp_rcvbuf = 4 << 20;
     c->private_is_local = true;
     c->wall_clock_grace = 2.0;
     c->logdir = g_strdup(".");
@@ -505,7 +508,10 @@ load_keyfile(GKeyFile *kf, const char *name, config_t *out, GError **err)
         for (char **k = ks; k && *k; k++) {
             GError *e = NULL;
             g_autofree char *raw = g_key_file_get_string(kf, g, *k, &e);
-            if (!raw) {
+            /* A bad escape sequence (a backslash before a 5, say) comes
+             * back as what could be read *and* an error: the value is not
+             * what was written, so refuse it (and free the error). */
+            if (!raw || e) {
                 g_set_error(err, CONFIG_ERROR, CONFIG_ERROR_VALUE, "%s:%s.%s: %s", name, g, *k,
                             e->message);
                 g_error_free(e);

@@ -62,7 +62,7 @@ typedef struct {
     unsigned max_templates;   /* per transport session */
     unsigned max_template_fields;
     unsigned max_unknown_elements; /* collector-wide */
-    int udp_rcvbuf;           /* bytes, 0: system default */
+    int udp_rcvbuf;           /* bytes (4 MiB), 0: system default */
     double max_time_skew;     /* seconds, 0: collector default */
     unsigned flow_queue;      /* flow records buffered between threads (default 65536) */
 

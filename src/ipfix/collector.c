@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sock_diag.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -156,6 +157,7 @@ typedef struct {
     uint16_t peer_port;
     uint32_t file_no;
     uint16_t bound_port;
+    uint32_t drops_seen;    /* SRC_UDP, SRC_NETFLOW: the socket's drop count last read */
 } source_t;
 
 struct ipfix_collector {
@@ -1746,6 +1748,27 @@ sockaddr_set_port(struct sockaddr_storage *ss, uint16_t port)
         ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
 }
 
+/* Ask for @p bytes of receive buffer: SO_RCVBUFFORCE passes
+ * net.core.rmem_max when we may (CAP_NET_ADMIN, before privileges are
+ * dropped); otherwise the kernel caps SO_RCVBUF there.  Says so when it
+ * got less, since bursts beyond it are lost (and counted: socket_drops). */
+static void
+set_rcvbuf(int fd, int bytes)
+{
+    int got = 0;
+    socklen_t gl = sizeof(got);
+
+    if (bytes <= 0)
+        return;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+    /* Linux reports twice what it books (bookkeeping overhead) */
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && got / 2 < bytes)
+        g_message("UDP receive buffer is %d bytes, %d asked (udp_rcvbuf): raise "
+                  "net.core.rmem_max or run with CAP_NET_ADMIN",
+                  got / 2, bytes);
+}
+
 static int
 bind_socket(const struct sockaddr_storage *ss, socklen_t sl, int type, int rcvbuf,
             GError **err)
@@ -1760,8 +1783,7 @@ bind_socket(const struct sockaddr_storage *ss, socklen_t sl, int type, int rcvbu
     }
     if (type == SOCK_STREAM)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (rcvbuf > 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    set_rcvbuf(fd, rcvbuf);
     if (bind(fd, (const struct sockaddr *)ss, sl) < 0
         || (type == SOCK_STREAM && listen(fd, 16) < 0)) {
         g_set_error(err, IPFIX_COLLECTOR_ERROR, IPFIX_COLLECTOR_ERROR_IO, "bind: %s",
@@ -1877,8 +1899,7 @@ add_netflow_listener(ipfix_collector_t *c, source_t *s, struct sockaddr_storage 
         return FALSE;
     }
     s->own_fd = false;
-    if (c->cfg.udp_rcvbuf > 0)
-        setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &c->cfg.udp_rcvbuf, sizeof(c->cfg.udp_rcvbuf));
+    set_rcvbuf(s->fd, c->cfg.udp_rcvbuf);
     if (!fbListenerGetCollector(s->listener, &collector, &local)
         || !fbCollectorSetNetflowV9Translator(collector, &local))
         goto fail;
@@ -1969,6 +1990,26 @@ ipfix_collector_add_file(ipfix_collector_t *c, const char *path, GError **err)
 
 /* ------------------------------------------------------------- polling */
 
+/* Datagrams the kernel dropped on a UDP socket since we last looked.  A
+ * burst that overflows the buffer at its end leaves no later sequence
+ * number to reveal the gap; the socket's own count does. */
+static void
+account_socket_drops(ipfix_collector_t *c)
+{
+    for (guint i = 0; i < c->sources->len; i++) {
+        source_t *s = g_ptr_array_index(c->sources, i);
+        uint32_t mi[SK_MEMINFO_VARS];
+        socklen_t len = sizeof(mi);
+
+        if ((s->kind != SRC_UDP && s->kind != SRC_NETFLOW) || s->fd < 0
+            || getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0
+            || len < (socklen_t)((SK_MEMINFO_DROPS + 1) * sizeof(uint32_t)))
+            continue;
+        TOT(c, IPFIX_TOT_SOCKET_DROPS, (uint32_t)(mi[SK_MEMINFO_DROPS] - s->drops_seen));
+        s->drops_seen = mi[SK_MEMINFO_DROPS];
+    }
+}
+
 static void
 housekeeping(ipfix_collector_t *c)
 {
@@ -1980,6 +2021,7 @@ housekeeping(ipfix_collector_t *c)
     if (now < c->next_housekeeping)
         return;
     c->next_housekeeping = now + MIN(HOUSEKEEPING_US, limit / 2);
+    account_socket_drops(c);
     g_hash_table_iter_init(&it, c->udp_streams);
     while (g_hash_table_iter_next(&it, NULL, &v)) {
         if (now - ((stream_t *)v)->last_seen > limit) {
@@ -2206,7 +2248,7 @@ ipfix_total_name(ipfix_total_t k)
     static const char *const names[] = {
         "datagrams", "garbage", "tcp_accepted", "tcp_rejected", "tcp_desync",
         "files_done", "exporter_limit", "expired", "fixbuf_warnings", "io_errors",
-        "denied", "session_limit", "template_limit",
+        "denied", "session_limit", "template_limit", "socket_drops",
     };
     G_STATIC_ASSERT(G_N_ELEMENTS(names) == IPFIX_TOT_COUNT);
 

@@ -115,6 +115,9 @@ typedef enum {
     IPFIX_TOT_SESSION_LIMIT,  /* new transport sessions refused (max_sessions, or the
                                  address has max_sessions_per_address) */
     IPFIX_TOT_TEMPLATE_LIMIT, /* messages dropped for their templates (all exporters) */
+    IPFIX_TOT_SOCKET_DROPS,   /* datagrams the kernel dropped at a full UDP receive
+                                 buffer (SO_MEMINFO): losses that sequence numbers miss
+                                 when they hit the end of a burst */
     IPFIX_TOT_COUNT
 } ipfix_total_t;
 
@@ -138,7 +141,9 @@ typedef struct {
                                   dropped (its templates too); 0: 1800, as fixbuf */
     unsigned max_exporters;    /* 0: 4096 */
     unsigned max_tcp_connections; /* 0: 64 */
-    int udp_rcvbuf;            /* SO_RCVBUF for UDP sockets; 0: system default */
+    int udp_rcvbuf;            /* receive buffer for UDP sockets (SO_RCVBUFFORCE when
+                                  allowed, else SO_RCVBUF up to net.core.rmem_max);
+                                  0: system default */
 
     /* Limits for hostile or broken exporters (see "Limits" below).  They
      * apply to network sources only: files are read without them. */
