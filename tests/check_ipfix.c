@@ -1074,6 +1074,99 @@ START_TEST(test_hand_built_udp)
 }
 END_TEST
 
+/* Template 300 as IPv6 addresses, source port and protocol. */
+static void
+m_tmpl_v6(msg_t *m, uint16_t tid)
+{
+    m_set(m, 2);
+    m_u16(m, tid);
+    m_u16(m, 4);
+    m_u16(m, 27), m_u16(m, 16);
+    m_u16(m, 28), m_u16(m, 16);
+    m_u16(m, 7), m_u16(m, 2);
+    m_u16(m, 4), m_u16(m, 1);
+    m_end_set(m);
+}
+
+static void
+m_rec_v6(msg_t *m, uint8_t last, uint16_t sport)
+{
+    for (int i = 0; i < 15; i++)
+        m_u8(m, 0x20);
+    m_u8(m, last);
+    for (int i = 0; i < 15; i++)
+        m_u8(m, 0x20);
+    m_u8(m, 0x02);
+    m_u16(m, sport);
+    m_u8(m, 17);
+}
+
+/* Records are read through an internal template made for their template's
+ * fields (normalize.c: own_layout).  The same template id means different
+ * fields in two observation domains of one session, and the same fields in
+ * another session: each record must still decode with its own layout. */
+START_TEST(test_own_layout_per_domain_and_session)
+{
+    sink_t s;
+    ipfix_collector_t *c = new_collector(&s);
+    msg_t m;
+
+    m_begin(&m, 0, 1);
+    m_tmpl_v4(&m, 300);
+    m_set(&m, 300);
+    m_rec_v4(&m, 0x0a000001, 100);
+    m_finish(&m);
+    inject(c, &m, 4000);
+    m_begin(&m, 0, 2);
+    m_tmpl_v6(&m, 300);
+    m_set(&m, 300);
+    m_rec_v6(&m, 0x11, 1111);
+    m_finish(&m);
+    inject(c, &m, 4000);
+    /* data only, domains interleaved */
+    for (uint32_t i = 0; i < 3; i++) {
+        m_begin(&m, 1 + i, 1);
+        m_set(&m, 300);
+        m_rec_v4(&m, 0x0a000010 + i, 1000 + i);
+        m_finish(&m);
+        inject(c, &m, 4000);
+        m_begin(&m, 1 + i, 2);
+        m_set(&m, 300);
+        m_rec_v6(&m, (uint8_t)(0x20 + i), (uint16_t)(2000 + i));
+        m_finish(&m);
+        inject(c, &m, 4000);
+    }
+    ck_assert_uint_eq(s.obs->len, 8);
+    for (guint k = 0; k < 8; k++) {
+        const flow_obs_t *o = obs_at(&s, k);
+        if (k % 2 == 0) {
+            ck_assert_uint_eq(o->ip_version, 4);
+            ck_assert_uint_eq(o->obs_domain, 1);
+            ck_assert_uint_eq(o->octets, k == 0 ? 100 : 1000 + (k - 2) / 2);
+            ck_assert_uint_eq(o->src[15], k == 0 ? 1 : 0x10 + (k - 2) / 2);
+            ck_assert_uint_eq(o->proto, 17);
+        } else {
+            ck_assert_uint_eq(o->ip_version, 6);
+            ck_assert_uint_eq(o->obs_domain, 2);
+            ck_assert_uint_eq(o->sport, k == 1 ? 1111 : 2000 + (k - 3) / 2);
+            ck_assert_uint_eq(o->src[15], k == 1 ? 0x11 : 0x20 + (k - 3) / 2);
+            ck_assert_uint_eq(o->octets, 0);
+        }
+    }
+    /* another session with domain 1's fields under another id */
+    m_begin(&m, 0, 1);
+    m_tmpl_v4(&m, 400);
+    m_set(&m, 400);
+    m_rec_v4(&m, 0x0a000099, 4242);
+    m_finish(&m);
+    inject(c, &m, 4001);
+    ck_assert_uint_eq(s.obs->len, 9);
+    ck_assert_uint_eq(obs_at(&s, 8)->octets, 4242);
+    ck_assert_uint_eq(obs_at(&s, 8)->src[15], 0x99);
+    free_collector(c, &s);
+}
+END_TEST
+
 START_TEST(test_malformed_messages)
 {
     sink_t s;
@@ -1845,6 +1938,7 @@ ipfix_suite(void)
     tc = tcase_create("robustness");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_hand_built_udp);
+    tcase_add_test(tc, test_own_layout_per_domain_and_session);
     tcase_add_test(tc, test_hand_built_stml);
     tcase_add_test(tc, test_malformed_messages);
     tcase_add_test(tc, test_fuzz_messages);

@@ -35,6 +35,9 @@ typedef void (*flow_obs_fn)(const flow_obs_t *obs, void *user_data);
 /** Internal template IDs we add to every session. */
 #define IPFIX_NORM_TID_RECORD 0xFF01 /* flow and options records */
 #define IPFIX_NORM_TID_SKIP 0xFF02   /* records we do not read */
+/* each flow template's own internal template: one id per set of our fields */
+#define IPFIX_NORM_TID_OWN_FIRST 0x8000
+#define IPFIX_NORM_TID_OWN_LAST 0xFEFF
 
 /** What an external template is to us. */
 typedef enum {
