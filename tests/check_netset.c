@@ -157,6 +157,21 @@ START_TEST(test_boundaries)
     ck_assert(has(all6, "2001:db8::1"));
     ck_assert(has(all6, "1.2.3.4")); /* IPv4 lives in ::ffff:0:0/96 */
 
+    /* IPv4 lookups first ask a table by first octet: prefixes shorter
+     * than /8, and IPv6 nets that hold IPv4-mapped addresses, fill it too */
+    netset_t *w = netset_new();
+    ck_assert(netset_add(w, "240.0.0.0/4", NULL));
+    ck_assert(has(w, "255.1.2.3"));
+    ck_assert(has(w, "240.0.0.0"));
+    ck_assert(!has(w, "239.255.255.255"));
+    ck_assert(!has(w, "10.0.0.1"));
+    netset_t *m = netset_new();
+    ck_assert(netset_add(m, "::ff00:0:0/88", NULL));
+    ck_assert(has(m, "1.2.3.4")); /* ::ffff:1.2.3.4 is inside */
+    ck_assert(!has(m, "::fe00:1.2.3.4"));
+    netset_free(w);
+    netset_free(m);
+
     ck_assert(!netset_contains(NULL, (const uint8_t[16]){0}));
     netset_free(all4);
     netset_free(all6);

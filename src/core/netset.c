@@ -35,6 +35,10 @@ struct netset {
     size_t n, cap;
     netset_group_t groups[129]; /* one per distinct length present */
     int n_groups;
+    /* IPv4 addresses by first octet: bit set if some network may hold an
+     * address starting so.  Most addresses on a link are public, and the
+     * private list has twenty-odd prefix lengths to search. */
+    uint64_t v4_first[4];
 };
 
 static uint64_t
@@ -80,6 +84,24 @@ rebuild_groups(netset_t *s)
         g->start = (uint32_t)i;
         g->end = (uint32_t)j;
         i = j;
+    }
+    memset(s->v4_first, 0, sizeof(s->v4_first));
+    for (size_t i = 0; i < s->n; i++) {
+        const netset_entry_t *e = &s->v[i];
+        unsigned lo_oct, n_oct;
+        if (e->len < 96) {
+            /* may hold IPv4-mapped addresses (::/80, ::ffff:0:0/95...):
+             * then any first octet */
+            if (e->hi == 0)
+                memset(s->v4_first, 0xff, sizeof(s->v4_first));
+            continue;
+        }
+        if (e->hi != 0 || (e->lo >> 32) != 0xffff)
+            continue; /* not in the IPv4-mapped space */
+        lo_oct = (unsigned)(e->lo >> 24) & 0xff;
+        n_oct = e->len >= 104 ? 1 : 1u << (104 - e->len);
+        for (unsigned o = lo_oct & ~(n_oct - 1); o < (lo_oct & ~(n_oct - 1)) + n_oct; o++)
+            s->v4_first[o / 64] |= UINT64_C(1) << (o % 64);
     }
 }
 
@@ -317,6 +339,12 @@ netset_contains(const netset_t *s, const uint8_t addr[16])
         return false;
 
     const uint64_t ahi = load_be64(addr), alo = load_be64(addr + 8);
+
+    if (ahi == 0 && (alo >> 32) == 0xffff) {
+        unsigned o = (unsigned)(alo >> 24) & 0xff;
+        if (!((s->v4_first[o / 64] >> (o % 64)) & 1))
+            return false;
+    }
 
     for (int gi = 0; gi < s->n_groups; gi++) {
         const netset_group_t *g = &s->groups[gi];
