@@ -1167,6 +1167,74 @@ START_TEST(test_own_layout_per_domain_and_session)
 }
 END_TEST
 
+/* A record with a subTemplateMultiList whose one entry (template 49155:
+ * CERT initialTCPFlags and unionTCPFlags) claims @p entry_len octets. */
+static void
+m_stml_entry(msg_t *m, uint16_t entry_len)
+{
+    m_begin(m, 0, 1);
+    m_set(m, 2);
+    m_u16(m, 256);
+    m_u16(m, 4);
+    m_u16(m, 8), m_u16(m, 4);
+    m_u16(m, 12), m_u16(m, 4);
+    m_u16(m, 4), m_u16(m, 1);
+    m_u16(m, 293), m_u16(m, 0xffff); /* subTemplateMultiList, varlen */
+    m_u16(m, 49155);
+    m_u16(m, 2);
+    m_u16(m, 0x8000 | 14), m_u16(m, 1), m_u32(m, 6871);
+    m_u16(m, 0x8000 | 15), m_u16(m, 1), m_u32(m, 6871);
+    m_end_set(m);
+    m_set(m, 256);
+    m_u32(m, 0x0a000001);
+    m_u32(m, 0x0a000002);
+    m_u8(m, 6);
+    m_u8(m, 7);             /* varlen: the list is 7 octets */
+    m_u8(m, 0xff);          /* semantic: undefined */
+    m_u16(m, 49155);
+    m_u16(m, entry_len);    /* 6 is the truth */
+    m_u8(m, 0x02);          /* SYN */
+    m_u8(m, 0x12);          /* SYN ACK */
+    m_finish(m);
+}
+
+/* libfixbuf 2.4.1 decodes a subTemplateMultiList entry as far as its length
+ * says, past the list and the message (fuzz/ipfix-fuzzer: a heap over-read
+ * on the file and TCP paths).  The collector refuses such a message before
+ * fixbuf reads it, over UDP and from a file alike; the honest entry passes. */
+START_TEST(test_stml_entry_past_its_list)
+{
+    sink_t s;
+    ipfix_collector_t *c = new_collector(&s);
+    msg_t m;
+
+    m_stml_entry(&m, 65535);
+    inject(c, &m, 4000);
+    ck_assert_uint_eq(s.obs->len, 0);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MALFORMED), 1);
+    m_stml_entry(&m, 7); /* one octet past the list */
+    inject(c, &m, 4000);
+    ck_assert_uint_eq(s.obs->len, 0);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MALFORMED), 2);
+    m_stml_entry(&m, 6);
+    inject(c, &m, 4000);
+    ck_assert_uint_eq(s.obs->len, 1);
+    ck_assert(obs_at(&s, 0)->has_initial_flags);
+    ck_assert_uint_eq(obs_at(&s, 0)->initial_flags, 0x02);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MALFORMED), 2);
+    free_collector(c, &s);
+
+    char *path = tmp_path("stml.ipfix");
+    m_stml_entry(&m, 65535);
+    ck_assert(g_file_set_contents(path, (const char *)m.b, m.len, NULL));
+    c = read_file(path, &s);
+    ck_assert_uint_eq(s.obs->len, 0);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_FILE, IPFIX_CTR_MALFORMED), 1);
+    free_collector(c, &s);
+    rm_tmp(path);
+}
+END_TEST
+
 START_TEST(test_malformed_messages)
 {
     sink_t s;
@@ -1939,6 +2007,7 @@ ipfix_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_hand_built_udp);
     tcase_add_test(tc, test_own_layout_per_domain_and_session);
+    tcase_add_test(tc, test_stml_entry_past_its_list);
     tcase_add_test(tc, test_hand_built_stml);
     tcase_add_test(tc, test_malformed_messages);
     tcase_add_test(tc, test_fuzz_messages);

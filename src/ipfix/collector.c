@@ -180,6 +180,7 @@ struct ipfix_collector {
     unsigned n_sessions;
     unsigned n_aliens;       /* elements templates added to the model (see collector.h) */
     GArray *undo;            /* budget_undo_t, scratch of the message being checked */
+    GArray *walk_scratch;    /* vfield_t, for ipfix_lists_ok() */
     uint64_t use[USE_COUNT]; /* written by this thread, read atomically by others */
     gint64 refusal_next[IPFIX_TOT_COUNT]; /* when a refusal of that kind may log again */
     uint64_t refusal_logged[IPFIX_TOT_COUNT];
@@ -937,6 +938,240 @@ ipfix_message_ok(const uint8_t *m, size_t len)
 }
 
 /*
+ * Structured data (RFC 6313) must fit the field that holds it.  libfixbuf
+ * 2.4.1 does not bound a subTemplateMultiList entry by its list: an entry
+ * claiming 65535 octets makes it decode whatever follows the message, past
+ * the end of our buffer on the TCP and file paths (found by
+ * fuzz/ipfix-fuzzer).  So before fixbuf sees a message we walk every record
+ * whose template we know, and every list inside, and refuse the message if
+ * any length points outside its container.  Templates come from this
+ * message's template sets first (they may redefine), then the session.
+ */
+#define LIST_DEPTH_MAX 8
+#define IE_BASIC_LIST 291
+#define IE_SUB_TMPL_LIST 292
+#define IE_SUB_TMPL_MULTI_LIST 293
+
+typedef struct {
+    uint16_t len;  /* FB_IE_VARLEN for variable length */
+    uint8_t list;  /* 0, or which RFC 6313 list type */
+} vfield_t;
+
+typedef struct {
+    const uint8_t *m;   /* the message */
+    size_t len;
+    fbSession_t *session;
+    GArray *scratch;    /* vfield_t, one template's fields at a time */
+} walk_t;
+
+static uint8_t
+list_kind(uint32_t ent, uint16_t num)
+{
+    if (ent != 0)
+        return 0;
+    return num == IE_BASIC_LIST ? 1 : num == IE_SUB_TMPL_LIST ? 2
+                                      : num == IE_SUB_TMPL_MULTI_LIST ? 3 : 0;
+}
+
+/* The fields of template @p tid: from the last definition of it in this
+ * message before offset @p before, else the session's.  Appends them to
+ * @p out (at index @p at); returns how many, or -1 if the template is
+ * unknown (fixbuf then skips the data: nothing to check). */
+static int
+walk_template(walk_t *w, uint16_t tid, size_t before, GArray *out, guint at)
+{
+    size_t off = 16, found = 0;
+    int found_set = 0;
+
+    while (off + 4 <= w->len && off < before) {
+        uint16_t id = be16(w->m + off), slen = be16(w->m + off + 2);
+        size_t end = off + slen, p = off + 4;
+
+        if (id == 2 || id == 3) {
+            while (end - p >= 4) {
+                uint16_t t = be16(w->m + p), fc = be16(w->m + p + 2);
+                size_t rec = p;
+
+                p += 4 + (id == 3 && fc ? 2 : 0);
+                for (unsigned f = 0; f < fc; f++)
+                    p += 4 + ((be16(w->m + p) & 0x8000) ? 4 : 0);
+                if (t == tid || (fc == 0 && (t == 2 || t == 3))) {
+                    found = rec;
+                    found_set = id;
+                }
+            }
+        }
+        off = end;
+    }
+    g_array_set_size(out, at);
+    if (found && be16(w->m + found + 2) == 0 && be16(w->m + found) == tid)
+        return -1; /* withdrawn in this message */
+    if (found && be16(w->m + found + 2) != 0) {
+        uint16_t fc = be16(w->m + found + 2);
+        size_t p = found + 4 + (found_set == 3 ? 2 : 0);
+
+        for (unsigned f = 0; f < fc; f++) {
+            uint16_t ie = be16(w->m + p), flen = be16(w->m + p + 2);
+            uint32_t ent = (ie & 0x8000) ? be32(w->m + p + 4) : 0;
+            vfield_t v = {flen, list_kind(ent, ie & 0x7fff)};
+
+            g_array_append_val(out, v);
+            p += 4 + ((ie & 0x8000) ? 4 : 0);
+        }
+        return (int)fc;
+    }
+    /* not defined here (or all withdrawn, where we stay careful): the session's */
+    fbTemplate_t *t = fbSessionGetTemplate(w->session, FALSE, tid, NULL);
+    if (t == NULL)
+        return -1;
+    uint32_t n = fbTemplateCountElements(t);
+    for (uint32_t i = 0; i < n; i++) {
+        const fbInfoElement_t *ie = fbTemplateGetIndexedIE(t, i);
+        vfield_t v = {ie ? ie->len : 0, ie ? list_kind(ie->ent, ie->num) : 0};
+
+        g_array_append_val(out, v);
+    }
+    return (int)n;
+}
+
+static bool walk_records(walk_t *w, uint16_t tid, size_t before, const uint8_t *p,
+                         const uint8_t *end, int depth);
+
+/* One list's content [p, end) of kind @p kind. */
+static bool
+walk_list(walk_t *w, uint8_t kind, size_t before, const uint8_t *p, const uint8_t *end,
+          int depth)
+{
+    if (depth > LIST_DEPTH_MAX)
+        return false;
+    if (p == end)
+        return true; /* an empty list */
+    if (kind == 1) { /* basicList: semantic, element id [, PEN], element length */
+        if (end - p < 5)
+            return false;
+        uint16_t ie = be16(p + 1);
+        size_t hdr = 5 + ((ie & 0x8000) ? 4 : 0);
+        if ((size_t)(end - p) < hdr)
+            return false;
+        uint32_t ent = (ie & 0x8000) ? be32(p + 3) : 0;
+        uint16_t elen = be16(p + hdr - 2);
+        uint8_t inner = list_kind(ent, ie & 0x7fff);
+        p += hdr;
+        while (p < end) {
+            size_t l = elen;
+            if (elen == 0xffff) {
+                l = *p++;
+                if (l == 255) {
+                    if (end - p < 2)
+                        return false;
+                    l = be16(p);
+                    p += 2;
+                }
+            } else if (elen == 0) {
+                return false; /* would never advance */
+            }
+            if ((size_t)(end - p) < l)
+                return false;
+            if (inner && !walk_list(w, inner, before, p, p + l, depth + 1))
+                return false;
+            p += l;
+        }
+        return true;
+    }
+    if (kind == 2) { /* subTemplateList: semantic, template id, records */
+        if (end - p < 3)
+            return false;
+        return walk_records(w, be16(p + 1), before, p + 3, end, depth + 1);
+    }
+    /* subTemplateMultiList: semantic, then entries of id, length, records */
+    p++;
+    while (p < end) {
+        if (end - p < 4)
+            return false;
+        uint16_t tid = be16(p), elen = be16(p + 2);
+        if (elen < 4 || elen > end - p)
+            return false; /* the libfixbuf over-read */
+        if (!walk_records(w, tid, before, p + 4, p + elen, depth + 1))
+            return false;
+        p += elen;
+    }
+    return true;
+}
+
+/* Records of template @p tid filling [p, end), as fixbuf will read them:
+ * while a whole minimal record fits. */
+static bool
+walk_records(walk_t *w, uint16_t tid, size_t before, const uint8_t *p, const uint8_t *end,
+             int depth)
+{
+    guint at = w->scratch->len;
+    int n = walk_template(w, tid, before, w->scratch, at);
+    size_t min = 0;
+    bool ok = true;
+
+    bool lists = false;
+
+    for (int i = 0; i < n; i++) {
+        const vfield_t *v = &g_array_index(w->scratch, vfield_t, at + i);
+        min += v->len == FB_IE_VARLEN ? 1 : v->len;
+        lists |= v->list != 0;
+    }
+    if (n <= 0 || !lists) {
+        /* unknown (fixbuf skips it), or flat: fixbuf bounds those itself */
+        g_array_set_size(w->scratch, at);
+        return true;
+    }
+    while (ok && min > 0 && (size_t)(end - p) >= min) {
+        for (int i = 0; i < n && ok; i++) {
+            /* re-read: a nested walk may have grown (moved) the array */
+            vfield_t v = g_array_index(w->scratch, vfield_t, at + i);
+            size_t l = v.len;
+            if (v.len == FB_IE_VARLEN) {
+                if (p >= end) {
+                    ok = false;
+                    break;
+                }
+                l = *p++;
+                if (l == 255) {
+                    if (end - p < 2) {
+                        ok = false;
+                        break;
+                    }
+                    l = be16(p);
+                    p += 2;
+                }
+            }
+            if ((size_t)(end - p) < l) {
+                ok = false;
+                break;
+            }
+            if (v.list && !walk_list(w, v.list, before, p, p + l, depth))
+                ok = false;
+            p += l;
+        }
+    }
+    g_array_set_size(w->scratch, at);
+    return ok;
+}
+
+/* True if every structured-data length in the message's data sets fits. */
+static bool
+ipfix_lists_ok(walk_t *w)
+{
+    size_t off = 16;
+
+    fbSessionSetDomain(w->session, be32(w->m + 12));
+    while (off + 4 <= w->len) {
+        uint16_t id = be16(w->m + off), slen = be16(w->m + off + 2);
+
+        if (id >= 256 && !walk_records(w, id, off, w->m + off + 4, w->m + off + slen, 0))
+            return false;
+        off += slen;
+    }
+    return true;
+}
+
+/*
  * NetFlow v9 (RFC 3954 section 5): 20-octet header, then FlowSets: 0
  * templates, 1 options templates, 256+ data.  fixbuf's translator turns ids
  * 0/1 into IPFIX 2/3, so a v9 FlowSet with id 2..255 would be misread as an
@@ -1087,6 +1322,14 @@ process_ipfix_message(ipfix_collector_t *c, stream_t *st, ipfix_proto_t proto,
         CTR(e, IPFIX_CTR_CLOCK_SKEW, 1);
     check_sequence(e, slot->used, slot->next_seq, seq);
 
+    {
+        walk_t w = {msg, len, fBufGetSession(st->fbuf), c->walk_scratch};
+        if (!ipfix_lists_ok(&w)) {
+            CTR(e, IPFIX_CTR_MALFORMED, 1);
+            slot->used = false;
+            return;
+        }
+    }
     fBufSetBuffer(st->fbuf, msg, len);
     tls_capture = c;
     c->cur = e;
@@ -1553,6 +1796,7 @@ ipfix_collector_new(const ipfix_collector_config_t *cfg, flow_obs_fn cb, void *u
                                          exporter_free);
     c->addrs = g_hash_table_new_full(addr_hash, addr_equal, g_free, g_free);
     c->undo = g_array_new(FALSE, FALSE, sizeof(budget_undo_t));
+    c->walk_scratch = g_array_new(FALSE, FALSE, sizeof(vfield_t));
     c->pfds = g_array_new(FALSE, TRUE, sizeof(struct pollfd));
     c->pfd_src = g_ptr_array_new();
     if (pipe2(c->wake, O_NONBLOCK | O_CLOEXEC) < 0) {
@@ -1632,6 +1876,7 @@ ipfix_collector_free(ipfix_collector_t *c)
     g_hash_table_destroy(c->exporters);
     g_hash_table_destroy(c->addrs);
     g_array_free(c->undo, TRUE);
+    g_array_free(c->walk_scratch, TRUE);
     netset_free(c->allow);
     ipfix_normalize_free(c->norm);
     if (c->model != NULL)
