@@ -124,6 +124,12 @@ START_TEST(test_errors_name_the_key)
     expect_error("[capture]\ninterfaces = a;b;c;d;e;f;g;h;i;j;k;l;m;n;o;p;q\n",
                  "t.conf:capture.interfaces: more than 16");
     expect_error("[daemon]\nstats_interval = 0\n", "t.conf:daemon.stats_interval: ");
+    /* GKeyFile returns a value with a bad escape sequence and an error
+     * both; the value is refused and the error freed (it leaked, found by
+     * fuzz/config-fuzzer under ASan once GSlice was off) */
+    expect_error("[conn]\nlocal_nets = 10.0.0.0/8\\5\n",
+                 "t.conf:conn.local_nets: ");
+    expect_error("[capture]\ninterfaces = eth\\q0\n", "t.conf:capture.interfaces: ");
 }
 END_TEST
 
