@@ -37,7 +37,7 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
-    (void)argv;
+    fz_glib_slice_off(argv);
     g_log_set_default_handler(quiet_log, NULL);
     return 0;
 }

@@ -24,6 +24,7 @@
 #include "core/config.h"
 #include "http/render.h"
 #include "ipfix/collector.h"
+#include "ipfix/infomodel.h"
 
 #define TEMPLATES TOP_SRCDIR "/templates"
 #define T0 1700000000u /* export time of every message */
@@ -612,6 +613,97 @@ START_TEST(test_unknown_elements)
 }
 END_TEST
 
+/* One template (@p tid, domain 1) of @p n fields of enterprise 99999, which
+ * nobody defined: elements @p first, @p first + 1, ... */
+static void
+m_alien_message(msg_t *m, uint16_t tid, uint16_t first, unsigned n)
+{
+    m_begin(m, 0, 1);
+    m_set(m, 2);
+    m_u16(m, tid);
+    m_u16(m, (uint16_t)n);
+    for (unsigned f = 0; f < n; f++) {
+        m_u16(m, (uint16_t)(0x8000 | (first + f)));
+        m_u16(m, 4);
+        m_u32(m, 99999);
+    }
+    m_finish(m);
+}
+
+/* Two collectors on one caller-owned model (ipfix_collector_config_t.model):
+ * neither loads the templates dir nor frees the model, both decode, and each
+ * counts against its max_unknown_elements only the elements its own
+ * exporters add to the model; one the other collector added is known. */
+START_TEST(test_shared_model)
+{
+    fbInfoModel_t *model = fbInfoModelAlloc();
+    GError *err = NULL;
+
+    ck_assert_msg(ipfix_infomodel_load_dir(model, TEMPLATES, NULL, &err), "%s",
+                  err ? err->message : "?");
+    guint base = fbInfoModelCountElements(model);
+    ck_assert_ptr_nonnull(fbInfoModelGetElementByName(model, "initialTCPFlags"));
+
+    /* the templates dir is not read when a model is given */
+    ipfix_collector_config_t cfg = {.model = model, .max_unknown_elements = 6,
+                                    .templates_dir = "/nonexistent/templates"};
+    sink_t s1 = {0}, s2 = {0};
+    ipfix_collector_t *c1 = ipfix_collector_new(&cfg, sink_cb, &s1, &err);
+    ck_assert_msg(c1 != NULL, "collector: %s", err ? err->message : "?");
+    ipfix_collector_t *c2 = ipfix_collector_new(&cfg, sink_cb, &s2, &err);
+    ck_assert_msg(c2 != NULL, "collector: %s", err ? err->message : "?");
+    msg_t *m = g_new(msg_t, 1);
+
+    m_flow_message(m, 0, 1, 256);
+    inject(c1, "192.0.2.1", 5000, m, false);
+    inject(c2, "192.0.2.1", 5000, m, false);
+    ck_assert_uint_eq(s1.flows, 1);
+    ck_assert_uint_eq(s2.flows, 1);
+
+    /* c1 adds four elements */
+    m_alien_message(m, 300, 1000, 4);
+    inject(c1, "192.0.2.1", 5001, m, false);
+    ck_assert_uint_eq(usage(c1).unknown_elements, 4);
+    ck_assert_uint_eq(fbInfoModelCountElements(model), base + 4);
+    /* c2 names two of them (known now, free) and two new ones */
+    m_begin(m, 0, 1);
+    m_set(m, 2);
+    m_u16(m, 300);
+    m_u16(m, 4);
+    for (unsigned f = 0; f < 4; f++) {
+        m_u16(m, (uint16_t)(0x8000 | (f < 2 ? 1000 + f : 2000 + f)));
+        m_u16(m, 4);
+        m_u32(m, 99999);
+    }
+    m_finish(m);
+    inject(c2, "192.0.2.1", 5001, m, false);
+    ck_assert_uint_eq(usage(c2).unknown_elements, 2);
+    ck_assert_uint_eq(usage(c1).unknown_elements, 4);
+    ck_assert_uint_eq(fbInfoModelCountElements(model), base + 6);
+    /* each cap is its own: five more pass c2's (2 + 5 > 6), two fit c1's */
+    m_alien_message(m, 301, 3000, 5);
+    inject(c2, "192.0.2.1", 5002, m, false);
+    ck_assert_uint_eq(total(c2, IPFIX_TOT_TEMPLATE_LIMIT), 1);
+    ck_assert_uint_eq(usage(c2).unknown_elements, 2);
+    m_alien_message(m, 301, 4000, 2);
+    inject(c1, "192.0.2.1", 5002, m, false);
+    ck_assert_uint_eq(total(c1, IPFIX_TOT_TEMPLATE_LIMIT), 0);
+    ck_assert_uint_eq(usage(c1).unknown_elements, 6);
+    ck_assert_uint_eq(fbInfoModelCountElements(model), base + 8);
+
+    /* freeing one leaves the model to the other, and then to its owner */
+    ipfix_collector_free(c1);
+    m_flow_message(m, 1, 1, 256);
+    inject(c2, "192.0.2.1", 5000, m, false);
+    ck_assert_uint_eq(s2.flows, 2);
+    ipfix_collector_free(c2);
+    ck_assert_ptr_nonnull(fbInfoModelGetElementByID(model, 4000, 99999));
+    ck_assert_uint_eq(fbInfoModelCountElements(model), base + 8);
+    fbInfoModelFree(model);
+    g_free(m);
+}
+END_TEST
+
 /* NetFlow v9 through the real socket: the budget belongs to the v9 stream
  * and refused datagrams resync the sequence instead of counting loss. */
 START_TEST(test_v9_template_flood)
@@ -927,6 +1019,7 @@ limits_suite(void)
     tcase_add_test(tc, test_template_flood);
     tcase_add_test(tc, test_template_fields);
     tcase_add_test(tc, test_unknown_elements);
+    tcase_add_test(tc, test_shared_model);
     tcase_add_test(tc, test_v9_template_flood);
     tcase_add_test(tc, test_session_limits);
     tcase_add_test(tc, test_exporters_per_address);

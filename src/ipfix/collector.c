@@ -1821,8 +1821,11 @@ ipfix_collector_new(const ipfix_collector_config_t *cfg, flow_obs_fn cb, void *u
         }
     }
 
-    c->model = fbInfoModelAlloc();
-    if (cfg != NULL && cfg->templates_dir != NULL) {
+    /* cfg.model: the caller's, already loaded; freed by the caller. */
+    c->model = c->cfg.model != NULL ? c->cfg.model : fbInfoModelAlloc();
+    if (c->cfg.model != NULL) {
+        dir = NULL;
+    } else if (cfg != NULL && cfg->templates_dir != NULL) {
         dir = g_strdup(cfg->templates_dir);
         if (!ipfix_infomodel_load_dir(c->model, dir, &n, &local)) {
             g_propagate_prefixed_error(err, local, "info model: ");
@@ -1879,7 +1882,7 @@ ipfix_collector_free(ipfix_collector_t *c)
     g_array_free(c->walk_scratch, TRUE);
     netset_free(c->allow);
     ipfix_normalize_free(c->norm);
-    if (c->model != NULL)
+    if (c->model != NULL && c->cfg.model == NULL)
         fbInfoModelFree(c->model);
     if (c->wake[0] >= 0)
         close(c->wake[0]);

@@ -157,7 +157,24 @@ typedef struct {
     unsigned max_template_fields; /* fields of all of one session's templates; 0: 8192 */
     unsigned max_unknown_elements; /* information elements the model does not know that
                                       IPFIX templates may introduce, in all; 0: 4096 */
+    fbInfoModel_t *model;      /* NULL: the collector builds one (templates_dir) and frees
+                                  it.  Else a caller-owned model, already loaded
+                                  (templates_dir is not read), shared as described
+                                  under "Shared model" below */
 } ipfix_collector_config_t;
+
+/*
+ * Shared model.  Building libfixbuf's information model and loading the
+ * templates dir costs about a millisecond, so a program that makes many
+ * collectors (the IPFIX fuzz target: one per input) may build one model and
+ * hand it to each (ipfix_collector_config_t.model).  The caller frees it with
+ * fbInfoModelFree() after the last collector using it is freed, and calls
+ * every collector sharing it from one thread (libfixbuf has no locks, and
+ * templates add "alien" elements to the model; see "Limits").  A collector
+ * counts against its max_unknown_elements the elements its own exporters add
+ * to the model, so a model shared by N collectors grows by at most the sum of
+ * their caps; an element another collector added is known, and costs nothing.
+ */
 
 /*
  * Limits.  A transport session is what libfixbuf keeps template state for:
