@@ -897,8 +897,13 @@ ipfix_message_ok(const uint8_t *m, size_t len)
 
                 p += 4;
                 if (fc == 0) {
-                    /* withdrawal; ids 2 and 3 withdraw all (section 8.1) */
-                    if (tid < 256 && tid != id)
+                    /* Withdrawal.  RFC 7011 section 8.1 lets ids 2 and 3
+                     * withdraw all templates, but libfixbuf 2.4.1 refuses
+                     * those ids and leaks the template it allocated for the
+                     * record (found by fuzz/ipfix-fuzzer): the message would
+                     * fail in fixbuf anyway, so it is refused here, before
+                     * anything is allocated. */
+                    if (tid < 256)
                         return false;
                     continue;
                 }
