@@ -129,12 +129,6 @@ flowq_push(flowq_t *q, const flow_obs_t *obs)
 }
 
 void
-flowq_sink(const flow_obs_t *obs, void *user)
-{
-    flowq_push(user, obs);
-}
-
-void
 flowq_flush(flowq_t *q)
 {
     g_mutex_lock(&q->lock);

@@ -57,9 +57,6 @@ bool flowq_push(flowq_t *q, const flow_obs_t *obs);
  *  only once the queue is closed; the rest are counted as dropped). */
 unsigned flowq_push_n(flowq_t *q, const flow_obs_t *obs, unsigned n);
 
-/** flow_obs_fn-compatible wrapper around flowq_push(); @p user is the queue. */
-void flowq_sink(const flow_obs_t *obs, void *user);
-
 /** The producer has nothing more for now: make the eventfd readable if
  *  records wait, however few. */
 void flowq_flush(flowq_t *q);

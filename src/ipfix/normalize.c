@@ -203,6 +203,40 @@ internal_len(const fbInfoElement_t *ie, uint16_t len)
     }
 }
 
+/* Where our fields land in an internal record holding the ones the model
+ * knows and, if @p only is given, the template has.  Returns its length. */
+static uint32_t
+layout_offsets(const ipfix_normalize_t *n, const fieldset_t *only, uint16_t off[F_COUNT])
+{
+    uint32_t len = 0;
+
+    for (int f = 0; f < F_COUNT; f++) {
+        off[f] = NO_OFFSET;
+        if (n->ie[f] == NULL || (only != NULL && !fs_has(only, (field_t)f)))
+            continue;
+        off[f] = (uint16_t)len;
+        len += internal_len(n->ie[f], field_defs[f].len);
+    }
+    return len;
+}
+
+/* The internal template spec of a layout from layout_offsets(). */
+static void
+layout_spec(const uint16_t off[F_COUNT], fbInfoElementSpec_t spec[F_COUNT + 1])
+{
+    int k = 0;
+
+    for (int f = 0; f < F_COUNT; f++) {
+        if (off[f] == NO_OFFSET)
+            continue;
+        spec[k].name = (char *)field_defs[f].name;
+        spec[k].len_override = field_defs[f].len == FB_IE_VARLEN ? 0 : field_defs[f].len;
+        spec[k].flags = 0;
+        k++;
+    }
+    spec[k] = (fbInfoElementSpec_t)FB_IESPEC_NULL;
+}
+
 ipfix_normalize_t *
 ipfix_normalize_new(fbInfoModel_t *model, GError **err)
 {
@@ -212,14 +246,9 @@ ipfix_normalize_new(fbInfoModel_t *model, GError **err)
     g_return_val_if_fail(model != NULL, NULL);
     n = g_new0(ipfix_normalize_t, 1);
     n->model = model;
-    for (int f = 0; f < F_COUNT; f++) {
+    for (int f = 0; f < F_COUNT; f++)
         n->ie[f] = fbInfoModelGetElementByName(model, field_defs[f].name);
-        n->off[f] = NO_OFFSET;
-        if (n->ie[f] == NULL)
-            continue;
-        n->off[f] = (uint16_t)off;
-        off += internal_len(n->ie[f], field_defs[f].len);
-    }
+    off = layout_offsets(n, NULL, n->off);
     if (off > sizeof(n->rec.bytes)) {
         g_set_error(err, FB_ERROR_DOMAIN, FB_ERROR_SETUP,
                     "internal flow template needs %u bytes, buffer has %zu", off,
@@ -374,17 +403,10 @@ tmpl_info_free(void *tmpl_ctx, void *app_ctx)
 static void
 own_layout(ipfix_normalize_t *n, tmpl_info_t *info)
 {
-    uint32_t off = 0;
+    uint32_t off = layout_offsets(n, &info->present, info->own_off);
     gpointer found;
     unsigned tid;
 
-    for (int f = 0; f < F_COUNT; f++) {
-        info->own_off[f] = NO_OFFSET;
-        if (n->ie[f] == NULL || !fs_has(&info->present, (field_t)f))
-            continue;
-        info->own_off[f] = (uint16_t)off;
-        off += internal_len(n->ie[f], field_defs[f].len);
-    }
     if (off == 0 || off > sizeof(n->rec.bytes))
         return;
     if (g_hash_table_lookup_extended(n->own_tids, &info->present, NULL, &found)) {
@@ -409,22 +431,13 @@ use_own_template(ipfix_normalize_t *n, fBuf_t *fbuf, const tmpl_info_t *info)
     fbSession_t *session;
     fbTemplate_t *t;
     GError *err = NULL; /* fixbuf dereferences it: never NULL */
-    int k = 0;
 
     if (info->own_tid == 0)
         return false;
     if (fBufSetInternalTemplate(fbuf, info->own_tid, &err))
         return true;
     g_clear_error(&err);
-    for (int f = 0; f < F_COUNT; f++) {
-        if (info->own_off[f] == NO_OFFSET)
-            continue;
-        spec[k].name = (char *)field_defs[f].name;
-        spec[k].len_override = field_defs[f].len == FB_IE_VARLEN ? 0 : field_defs[f].len;
-        spec[k].flags = 0;
-        k++;
-    }
-    spec[k] = (fbInfoElementSpec_t)FB_IESPEC_NULL;
+    layout_spec(info->own_off, spec);
     session = fBufGetSession(fbuf);
     t = fbTemplateAlloc(n->model);
     if (!fbTemplateAppendSpecArray(t, spec, 0, &err)
@@ -469,17 +482,8 @@ ipfix_normalize_session_setup(ipfix_normalize_t *n, fbSession_t *session, GError
     fbInfoElementSpec_t spec[F_COUNT + 1];
     fbInfoElementSpec_t skip_spec[] = {{(char *)"protocolIdentifier", 1, 0}, FB_IESPEC_NULL};
     fbTemplate_t *rec_tmpl, *skip_tmpl;
-    int k = 0;
 
-    for (int f = 0; f < F_COUNT; f++) {
-        if (n->ie[f] == NULL)
-            continue;
-        spec[k].name = (char *)field_defs[f].name;
-        spec[k].len_override = field_defs[f].len == FB_IE_VARLEN ? 0 : field_defs[f].len;
-        spec[k].flags = 0;
-        k++;
-    }
-    spec[k] = (fbInfoElementSpec_t)FB_IESPEC_NULL;
+    layout_spec(n->off, spec);
     rec_tmpl = fbTemplateAlloc(n->model);
     if (!fbTemplateAppendSpecArray(rec_tmpl, spec, 0, err)) {
         fbTemplateFreeUnused(rec_tmpl);
