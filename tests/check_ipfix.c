@@ -1272,6 +1272,10 @@ START_TEST(test_withdraw_all_refused)
     m_finish(&m);
     inject(c, &m, 4000);
     ck_assert_uint_eq(s.obs->len, 1);
+    /* data for a withdrawn template: a missing template, not malformed */
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MALFORMED), 3);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MISSING_TEMPLATE), 1);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MESSAGES), 2);
     free_collector(c, &s);
 }
 END_TEST

@@ -846,7 +846,13 @@ read_records(ipfix_collector_t *c, exporter_t *e, fBuf_t *fbuf, flow_source_kind
             c->cur = NULL;
             return n;
         case IPFIX_NORM_EMPTY_TEMPLATE:
-            CTR(e, IPFIX_CTR_MALFORMED, 1);
+            /* Data for a template withdrawn earlier (fixbuf keeps the
+             * withdrawal as a template of no fields): RFC 7011 section 8.1
+             * makes the id unknown again, so this is a missing template,
+             * not a malformed message.  fixbuf cannot step over a set of
+             * zero-length records, so the rest of the message is dropped;
+             * its records show up as missed by sequence number. */
+            CTR(e, IPFIX_CTR_MISSING_TEMPLATE, 1);
             c->cur = NULL;
             return n;
         case IPFIX_NORM_ERROR:
