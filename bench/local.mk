@@ -15,6 +15,11 @@ bench_bareloop_LDADD = $(PCAP_LIBS)
 noinst_PROGRAMS += bench/ipfix-replay
 bench_ipfix_replay_SOURCES = bench/ipfix-replay.c
 
+# The cost of formatting and writing conn.log rows (TSV and JSON).
+noinst_PROGRAMS += bench/writer-rows
+bench_writer_rows_SOURCES = bench/writer-rows.c
+bench_writer_rows_LDADD = libconnlogd.a $(DEPS_LIBS)
+
 EXTRA_DIST += bench/README.md bench/pcap-throughput bench/ipfix-ingest bench/make-samples samples/README.md \
 	samples/tcp-basic.pcap samples/udp-icmp.pcap samples/ipv6-vlan.pcap \
 	samples/tunnels.pcap samples/badinput.pcap samples/timeouts.pcap samples/mixed.pcap

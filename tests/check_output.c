@@ -444,59 +444,89 @@ START_TEST(test_doubles)
 }
 END_TEST
 
-/* Significant digits of a JSON number ("1300475167.5" -> 11, "100.0" -> 1). */
-static int
-significant_digits(const char *num)
+/* Significant digits of a JSON number ("1300475167.5" -> "13004751675",
+ * "100.0" -> "1", "1.5e-7" -> "15") into @p d. */
+static void
+significant_digits(const char *num, char d[64])
 {
-    char d[64];
     int n = 0;
 
-    for (const char *p = num; *p && *p != 'e' && n < (int)sizeof(d); p++)
+    for (const char *p = num; *p && *p != 'e' && n < 63; p++)
         if (*p >= '0' && *p <= '9' && (n > 0 || *p != '0'))
             d[n++] = *p;
     while (n > 0 && d[n - 1] == '0')
         n--;
-    return n;
+    d[n] = '\0';
 }
 
-/* Fewest significant digits that read back as @p v, by trying them all. */
-static int
-brute_shortest(double v)
+/* The reference: fewest significant digits that read back as @p v, by
+ * trying every count with printf and strtod, and those digits as printf
+ * rounds them (no trailing zeros) into @p d. */
+static void
+reference_digits(double v, char d[64])
 {
     char buf[64];
     for (int p = 1; p <= 17; p++) {
         snprintf(buf, sizeof(buf), "%.*e", p - 1, v);
         if (strtod(buf, NULL) == v)
-            return p;
+            break;
     }
-    return 17;
+    significant_digits(buf, d);
+}
+
+/* A double of class @p i % 8 for the JSON tests. */
+static double
+json_test_double(GRand *rnd, int i)
+{
+    switch (i % 8) {
+    case 0: /* a microsecond timestamp */
+        return (double)g_rand_int_range(rnd, 1000000000, 2000000000) +
+               g_rand_int_range(rnd, 0, 1000000) / 1e6;
+    case 1: { /* a duration: the difference of two of them */
+        double a = (double)g_rand_int_range(rnd, 1000000000, 2000000000) +
+                   g_rand_int_range(rnd, 0, 1000000) / 1e6;
+        return a + g_rand_int_range(rnd, 1, 100000000) / 1e6 - a;
+    }
+    case 2: { /* a flow duration: millisecond times */
+        double a = g_rand_int_range(rnd, 1000000000, 2000000000) * 1e3 +
+                   g_rand_int_range(rnd, 0, 1000);
+        return (a + g_rand_int_range(rnd, 1, 10000000)) / 1e3 - a / 1e3;
+    }
+    case 3: /* spread over magnitudes */
+        return g_rand_double(rnd) * pow(10.0, g_rand_int_range(rnd, -12, 20));
+    case 4: /* few significant bits: exact decimals, rounding ties */
+        return ldexp((double)g_rand_int_range(rnd, 1, 1 << g_rand_int_range(rnd, 1, 31)),
+                     g_rand_int_range(rnd, -80, 10));
+    case 5: /* powers of two: the rounding interval is lopsided */
+        return ldexp(1.0, g_rand_int_range(rnd, -90, 56));
+    case 6: { /* next to a power of ten */
+        double p = pow(10.0, g_rand_int_range(rnd, -12, 18));
+        int steps = g_rand_int_range(rnd, -3, 4);
+        for (; steps < 0; steps++)
+            p = nextafter(p, 0);
+        for (; steps > 0; steps--)
+            p = nextafter(p, INFINITY);
+        return p;
+    }
+    default: /* a short decimal */
+        return g_rand_int_range(rnd, 1, 1000000000) / pow(10.0, g_rand_int_range(rnd, 0, 22));
+    }
 }
 
 START_TEST(test_json_doubles_shortest)
 {
-    /* Microsecond timestamps and durations (the fast path) and arbitrary
-     * doubles (the search) both read back exactly, with the fewest digits. */
+    /* Every double reads back exactly, with the fewest digits and those
+     * digits as printf rounds them: the answer of trying every count
+     * with printf and strtod.  The writer gets there by a faster road
+     * (microsecond values, then 128-bit integer arithmetic, printf only
+     * where the integers would not fit), so this compares the two on
+     * 200,000 doubles of every kind it takes. */
     GRand *rnd = g_rand_new_with_seed(4242);
     conn_record_t r;
     record_full(&r);
 
-    for (int i = 0; i < 20000; i++) {
-        double v;
-        switch (i % 4) {
-        case 0:
-            v = (double)g_rand_int_range(rnd, 1000000000, 2000000000) +
-                g_rand_int_range(rnd, 0, 1000000) / 1e6;
-            break;
-        case 1:
-            v = g_rand_int_range(rnd, 0, 100000000) / 1e6;
-            break;
-        case 2:
-            v = g_rand_double(rnd) * pow(10.0, g_rand_int_range(rnd, -12, 12));
-            break;
-        default:
-            v = g_rand_int_range(rnd, 0, 1 << 30) * 1e-9; /* nanosecond durations */
-            break;
-        }
+    for (int i = 0; i < 200000; i++) {
+        double v = json_test_double(rnd, i);
         r.duration = v;
         g_autofree char *json = format_json(&r);
         const char *p = strstr(json, "\"duration\":");
@@ -504,12 +534,50 @@ START_TEST(test_json_doubles_shortest)
         p += strlen("\"duration\":");
         g_autofree char *num = g_strndup(p, strcspn(p, ","));
         ck_assert_msg(strtod(num, NULL) == v, "%s does not read back as %.17g", num, v);
-        if (v != 0)
-            ck_assert_msg(significant_digits(num) == brute_shortest(v),
-                          "%s for %.17g: not the shortest (%d digits)", num, v,
-                          brute_shortest(v));
+        if (v != 0) {
+            char got[64], want[64];
+            significant_digits(num, got);
+            reference_digits(v, want);
+            ck_assert_msg(strcmp(got, want) == 0, "%s for %.17g (%a): want digits %s", num, v, v,
+                          want);
+        }
     }
     g_rand_free(rnd);
+}
+END_TEST
+
+/* Values Zeek itself printed: the JSON logs of tm1t.pcap in Zeek's manual
+ * ("Zeek Log Formats and Inspection").  The HTTP connection's duration is
+ * the difference of two microsecond timestamps; Zeek wrote the closest
+ * 17-digit string, 0.25411510467529297, where Debian's rapidjson 1.1.0
+ * Grisu2 writes 0.25411510467529299, so Zeek's bundled rapidjson is not
+ * that one, and we follow what Zeek printed. */
+START_TEST(test_json_zeek_manual_values)
+{
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {
+        {1591367999.305988, "1591367999.305988"},
+        {1591367999.604, "1591367999.604"},
+        {3600.0, "3600.0"},
+        {0.0, "0.0"},
+    };
+    conn_record_t r;
+    record_full(&r);
+
+    r.duration = 1591367999.684281 - 1591367999.430166;
+    g_autofree char *http = format_json(&r);
+    ck_assert_msg(strstr(http, "\"duration\":0.25411510467529297,") != NULL, "%s", http);
+    r.duration = 1591367999.372840 - 1591367999.305988;
+    g_autofree char *dns = format_json(&r);
+    ck_assert_msg(strstr(dns, "\"duration\":0.06685185432434082,") != NULL, "%s", dns);
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        r.ts = cases[i].v;
+        g_autofree char *json = format_json(&r);
+        g_autofree char *want = g_strdup_printf("{\"ts\":%s,", cases[i].want);
+        ck_assert_msg(g_str_has_prefix(json, want), "%s: want %s", json, want);
+    }
 }
 END_TEST
 
@@ -599,6 +667,84 @@ START_TEST(test_file_tsv)
     ck_assert(g_file_get_contents(path, &again, NULL, NULL));
     ck_assert_uint_eq(strlen(again), strlen(header_golden) + strlen("#close\t2011-03-18-19-06-07\n"));
 
+    remove_tree(tmp);
+}
+END_TEST
+
+/* The widest row there is: every string unterminated and made of bytes
+ * that each take four (TSV) or five (JSON) characters, the longest
+ * numbers, the longest IPv6 text.  writer_write() formats rows in a fixed
+ * buffer, so this is the case that would overrun it (ASan builds run this
+ * test too); the file rows must also be the same as writer_format_*()'s. */
+/* The whole conn.log of a writer in @p dir that wrote @p r once. */
+static char *
+write_one(const char *dir, log_format_t fmt, const conn_record_t *r)
+{
+    GError *err = NULL;
+    writer_t *w = writer_open(dir, fmt, &err);
+    ck_assert_msg(w != NULL, "%s", err ? err->message : "");
+    ck_assert(writer_write(w, r));
+    ck_assert(writer_close(w, &err));
+    g_autofree char *path = g_build_filename(dir, "conn.log", NULL);
+    char *text = NULL;
+    ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+    return text;
+}
+
+START_TEST(test_widest_row)
+{
+    g_autofree char *tmp = make_tmpdir();
+    conn_record_t r;
+
+    memset(&r, 0, sizeof(r));
+    r.ts = -1.7976931348623157e308;
+    r.has_duration = true;
+    r.duration = -1.7976931348623157e308;
+    memset(r.uid, 0xff, sizeof(r.uid));
+    memset(r.service, 0xff, sizeof(r.service));
+    memset(r.history, 0xff, sizeof(r.history));
+    r.n_parents = CONN_MAX_PARENTS;
+    for (int i = 0; i < CONN_MAX_PARENTS; i++)
+        memset(r.parents[i], 0xff, CONN_UID_LEN);
+    set_addr(r.orig_h, "fe80:1234:5678:9abc:def0:1234:5678:9abc");
+    set_addr(r.resp_h, "fe80:1234:5678:9abc:def0:1234:5678:9abd");
+    r.orig_p = r.resp_p = UINT16_MAX;
+    r.orig_bytes = r.resp_bytes = r.missed_bytes = UINT64_MAX;
+    r.orig_pkts = r.orig_ip_bytes = r.resp_pkts = r.resp_ip_bytes = UINT64_MAX;
+    r.ip_proto = UINT8_MAX;
+    r.proto = CONN_PROTO_UNKNOWN;
+    r.conn_state = CONN_STATE_RSTOS0;
+
+    g_autofree char *row = format_tsv(&r);
+    g_autofree char *hist = NULL;
+    {
+        GString *h = g_string_new("\t");
+        for (size_t i = 0; i < sizeof(r.history); i++)
+            g_string_append(h, "\\xff");
+        g_string_append_c(h, '\t');
+        hist = g_string_free(h, FALSE);
+    }
+    ck_assert_ptr_nonnull(strstr(row, hist));
+    ck_assert_ptr_nonnull(strstr(row, "\t18446744073709551615\t18446744073709551615\t"));
+    ck_assert_ptr_nonnull(strstr(row, "\tfe80:1234:5678:9abc:def0:1234:5678:9abd\t65535\t"));
+    ck_assert(g_str_has_prefix(row, "-1.797693e+308\t\\xff"));
+    ck_assert(g_str_has_suffix(row, "\\xff\t255"));
+
+    g_autofree char *tdir = g_build_filename(tmp, "tsv", NULL);
+    g_autofree char *text = write_one(tdir, LOG_FORMAT_TSV, &r);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    ck_assert_uint_ge(g_strv_length(lines), 9);
+    ck_assert_str_eq(lines[8], row);
+
+    /* the same for JSON, where a bad byte takes five characters */
+    g_autofree char *json = format_json(&r);
+    ck_assert(g_str_has_prefix(json, "{\"ts\":-1.7976931348623157e308,\"uid\":\"\\\\xff"));
+    ck_assert_ptr_nonnull(strstr(json, "\"id.resp_h\":\"fe80:1234:5678:9abc:def0:1234:5678:9abd\""));
+    ck_assert(g_str_has_suffix(json, "\\\\xff\"],\"ip_proto\":255}"));
+    g_autofree char *jdir = g_build_filename(tmp, "json", NULL);
+    g_autofree char *jtext = write_one(jdir, LOG_FORMAT_JSON, &r);
+    g_autofree char *jwant = g_strconcat(json, "\n", NULL);
+    ck_assert_str_eq(jtext, jwant);
     remove_tree(tmp);
 }
 END_TEST
@@ -714,10 +860,12 @@ output_suite(void)
     tcase_add_test(tc, test_row_ipv6);
     tcase_add_test(tc, test_tsv_escaping);
     tcase_add_test(tc, test_tsv_set_escaping);
+    tcase_add_test(tc, test_widest_row);
     tcase_add_test(tc, test_json_full);
     tcase_add_test(tc, test_json_escaping);
     tcase_add_test(tc, test_doubles);
     tcase_add_test(tc, test_json_doubles_shortest);
+    tcase_add_test(tc, test_json_zeek_manual_values);
     tcase_add_test(tc, test_names);
     suite_add_tcase(s, tc);
 

@@ -388,15 +388,9 @@ put_dotted(char *p, const uint8_t b[4])
     return p;
 }
 
-const char *
-addr_format(const uint8_t a[16], char *buf, size_t len)
+char *
+addr_put(char *p, const uint8_t a[16])
 {
-    char tmp[48];
-    char *p = tmp;
-
-    if (buf == NULL || len == 0)
-        return "";
-
     if (addr_is_v4(a)) {
         /* IPv4 is stored IPv4-mapped; Zeek prints it as a dotted quad.  A
          * genuine IPv6 packet addressed to ::ffff:a.b.c.d also lands here
@@ -457,7 +451,17 @@ addr_format(const uint8_t a[16], char *buf, size_t len)
         if (best >= 0 && best + best_len == 8)
             *p++ = ':';
     }
-    *p = '\0';
+    return p;
+}
+
+const char *
+addr_format(const uint8_t a[16], char *buf, size_t len)
+{
+    char tmp[ADDR_TEXT_MAX + 1];
+
+    if (buf == NULL || len == 0)
+        return "";
+    *addr_put(tmp, a) = '\0';
     g_strlcpy(buf, tmp, len);
     return buf;
 }

@@ -36,7 +36,12 @@ bool netset_is_empty(const netset_t *s);
 bool addr_parse(const char *str, uint8_t out[16]);
 /** True if @p a is ::ffff:a.b.c.d. */
 bool addr_is_v4(const uint8_t a[16]);
-/** Render @p a as Zeek does (dotted quad, or RFC 5952 IPv6) into @p buf (>= 46 bytes). */
+/** Longest text addr_put() writes ("ffff:...:ffff", or 6 groups and a dotted quad). */
+#define ADDR_TEXT_MAX 45
+/** Render @p a as Zeek does (dotted quad, or RFC 5952 IPv6) at @p p, at
+ *  most ADDR_TEXT_MAX bytes and no NUL; returns the end. */
+char *addr_put(char *p, const uint8_t a[16]);
+/** addr_put() into @p buf (>= 46 bytes), NUL-terminated. */
 const char *addr_format(const uint8_t a[16], char *buf, size_t len);
 
 #endif

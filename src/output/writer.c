@@ -3,8 +3,9 @@
  * the TSV header and #close trailer, fixed six-decimal times, "-" for unset
  * and "(empty)" for empty values, and Zeek's \xNN string escaping (spec
  * section 7); or, in JSON mode, one object per line shaped like Zeek's JSON
- * formatter.  Rows are formatted into one reused GString, so the per-row
- * path does not allocate once the buffer has grown to the widest row.
+ * formatter.  TSV rows are formatted in place into a stack buffer sized for
+ * the widest row; JSON rows into one reused GString.  Neither allocates per
+ * row.
  */
 #include "config.h"
 
@@ -51,18 +52,20 @@ writer_set_clock(time_t (*now)(void))
 
 /* ---- number rendering */
 
-/* Append @p v in decimal. */
-static void
-append_u64(GString *out, uint64_t v)
+/* Write @p v in decimal at @p p; returns the end. */
+static char *
+put_u64(char *p, uint64_t v)
 {
-    char tmp[24];
-    char *p = tmp + sizeof(tmp);
+    char tmp[20];
+    char *t = tmp + sizeof(tmp);
 
     do {
-        *--p = (char)('0' + v % 10);
+        *--t = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    g_string_append_len(out, p, tmp + sizeof(tmp) - p);
+    size_t n = (size_t)(tmp + sizeof(tmp) - t);
+    memcpy(p, t, n);
+    return p + n;
 }
 
 /* Zeek renders time and interval with modp_dtoa(d, buf, 6) (threading/
@@ -70,12 +73,14 @@ append_u64(GString *out, uint64_t v)
  * (d - whole) * 1e6 truncated, then rounded by hand (ties round up when the
  * truncated value is odd or zero), and magnitudes above 2^31-1 switch to
  * printf("%e").  We follow it step by step so the last digit agrees. */
-static void
-append_zeek_time(GString *out, double value)
+#define ZEEK_TIME_MAX 32 /* "%e" of any double, or 10 + 1 + 7 digits and a sign */
+
+static char *
+put_zeek_time(char *p, double value)
 {
     if (isnan(value)) {
-        g_string_append(out, "nan");
-        return;
+        memcpy(p, "nan", 3);
+        return p + 3;
     }
 
     bool neg = value < 0;
@@ -84,8 +89,9 @@ append_zeek_time(GString *out, double value)
     if (v > 2147483647.0) {
         char tmp[64];
         int n = snprintf(tmp, sizeof(tmp), "%e", value);
-        g_string_append_len(out, tmp, n > 0 ? MIN(n, (int)sizeof(tmp) - 1) : 0);
-        return;
+        n = n > 0 ? MIN(n, ZEEK_TIME_MAX) : 0;
+        memcpy(p, tmp, (size_t)n);
+        return p + n;
     }
 
     int64_t whole = (int64_t)v;
@@ -106,9 +112,9 @@ append_zeek_time(GString *out, double value)
     }
 
     if (neg)
-        g_string_append_c(out, '-');
-    append_u64(out, (uint64_t)whole);
-    g_string_append_c(out, '.');
+        *p++ = '-';
+    p = put_u64(p, (uint64_t)whole);
+    *p++ = '.';
 
     char digits[12];
     int nd = 0;
@@ -117,9 +123,10 @@ append_zeek_time(GString *out, double value)
         frac /= 10;
     } while (frac != 0);
     for (int i = nd; i < 6; i++)
-        g_string_append_c(out, '0');
+        *p++ = '0';
     while (nd > 0)
-        g_string_append_c(out, digits[--nd]);
+        *p++ = digits[--nd];
+    return p;
 }
 
 /* Render @p v with @p prec significant digits ("%.*e") into @p buf and say
@@ -129,6 +136,165 @@ render_roundtrips(double v, int prec, char *buf, size_t len)
 {
     snprintf(buf, len, "%.*e", prec - 1, v);
     return strtod(buf, NULL) == v;
+}
+
+/*
+ * The same two questions answered with integers, for the doubles JSON rows
+ * mostly hold (durations: differences of two timestamps, which need 16 or
+ * 17 digits and made snprintf()+strtod() most of a JSON row's cost).
+ *
+ * v = m * 2^e with m < 2^53.  Its rendering with P digits is D * 10^-q,
+ * q = P - 1 - k where 10^k <= v < 10^(k+1), and D = v * 10^q = N / Dn
+ * rounded half to even, as glibc's printf rounds.  D * 10^-q reads back as
+ * v when it lies within half an ulp (2^(e-1); 2^(e-2) below a power of
+ * two) of v, the boundary included only for an even m (strtod's ties to
+ * even).  In integers (e < 0): 2 * |D*Dn - N| <= 10^q when q >= 0, where
+ * N = m * 10^q and Dn = 2^-e, or <= 1 when q < 0, where N = m and
+ * Dn = 2^-e * 10^-q.  |D*Dn - N| is the division's remainder or its
+ * complement, so no product beyond N and Dn is formed.  Every integer is
+ * checked to fit 128 bits; when one would not, that P goes through
+ * snprintf()/strtod() instead.  check_output's test_json_doubles_shortest
+ * holds the result to the printf/strtod answer on 200,000 doubles.
+ */
+typedef unsigned __int128 u128;
+
+typedef struct {
+    uint64_t m;
+    int e;
+    int k; /* 10^k <= v < 10^(k+1) */
+} exact_t;
+
+static const uint64_t pow10_u64[20] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+    100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+    10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+    100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL,
+};
+
+/* 10^n as a u128 if n <= 38, else 0. */
+static u128
+pow10_u128(int n)
+{
+    if (n < 0 || n > 38)
+        return 0;
+    if (n < 20)
+        return pow10_u64[n];
+    return (u128)pow10_u64[19] * pow10_u64[n - 19];
+}
+
+/* N and Dn for @p q, or false if they do not fit. */
+static bool
+exact_ratio(const exact_t *x, int q, u128 *n, u128 *dn)
+{
+    /* x->e < 0 (checked by exact_init): Dn holds the power of two */
+    int shift = -x->e;
+    if (shift > 120)
+        return false;
+    if (q >= 0) {
+        u128 p = pow10_u128(q);
+        if (p == 0 || x->m > (~(u128)0) / p)
+            return false;
+        *n = p * x->m;
+        *dn = (u128)1 << shift;
+    } else {
+        u128 p = pow10_u128(-q);
+        if (p == 0 || p > ((~(u128)0) >> shift))
+            return false;
+        *n = x->m;
+        *dn = p << shift;
+    }
+    return true;
+}
+
+/* D for @p P digits (may be 10^P after a carry) and whether it reads back;
+ * false if the integers do not fit. */
+static bool
+exact_render(const exact_t *x, int p, uint64_t *d, bool *roundtrips)
+{
+    int q = p - 1 - x->k;
+    u128 n, dn;
+
+    if (!exact_ratio(x, q, &n, &dn))
+        return false;
+    u128 f = n / dn, r = n % dn;
+    bool up = 2 * r > dn || (2 * r == dn && (f & 1));
+    u128 diff = up ? dn - r : r;
+    u128 t = q >= 0 ? pow10_u128(q) : 1;
+    /* below a power of two the next double down is half as far */
+    u128 lim2 = (!up && r != 0 && x->m == (UINT64_C(1) << 52)) ? 4 * diff : 2 * diff;
+
+    *d = (uint64_t)(f + up);
+    *roundtrips = lim2 < t || (lim2 == t && (x->m & 1) == 0);
+    return true;
+}
+
+/* Split @p v (finite, > 0) and find k exactly; false if out of range. */
+static bool
+exact_init(double v, exact_t *x)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    int biased = (int)(bits >> 52 & 0x7ff);
+
+    if (biased == 0 || v >= 9007199254740992.0) /* subnormal, or m * 2^e with e >= 0 */
+        return false;
+    x->m = (bits & ((UINT64_C(1) << 52) - 1)) | (UINT64_C(1) << 52);
+    x->e = biased - 1075;
+    x->k = (int)floor(log10(v));
+    /* log10 can be one off next to a power of ten: settle k on the exact
+     * 17-digit floor, which must lie in [10^16, 10^17). */
+    for (int tries = 0; tries < 3; tries++) {
+        u128 n, dn;
+        if (!exact_ratio(x, 16 - x->k, &n, &dn))
+            return false;
+        u128 f = n / dn;
+        if (f >= pow10_u64[17])
+            x->k++;
+        else if (f < pow10_u64[16])
+            x->k--;
+        else
+            return true;
+    }
+    return false;
+}
+
+/* The rendering of @p v with @p p digits in "%.*e" form, from @p x when it
+ * fits, else from snprintf(); whether it reads back as @p v. */
+static bool
+render_p(double v, const exact_t *x, bool have_x, int p, char *buf, size_t len)
+{
+    uint64_t d;
+    bool rt;
+
+    if (!have_x || !exact_render(x, p, &d, &rt))
+        return render_roundtrips(v, p, buf, len);
+
+    int k = x->k;
+    if (d == pow10_u64[p]) { /* rounded up to the next power of ten */
+        d = pow10_u64[p - 1];
+        k++;
+    }
+    char tmp[24];
+    int n = (int)(put_u64(tmp, d) - tmp);
+    /* "d.ddde+XX": the same shape snprintf gives, read back by the caller */
+    char *o = buf;
+    *o++ = tmp[0];
+    if (n > 1) {
+        *o++ = '.';
+        memcpy(o, tmp + 1, (size_t)(n - 1));
+        o += n - 1;
+    }
+    /* "e+XX" with at least two exponent digits, as printf writes it */
+    *o++ = 'e';
+    *o++ = k < 0 ? '-' : '+';
+    unsigned ak = (unsigned)(k < 0 ? -k : k);
+    if (ak >= 100)
+        *o++ = (char)('0' + ak / 100);
+    *o++ = (char)('0' + ak / 10 % 10);
+    *o++ = (char)('0' + ak % 10);
+    *o = '\0';
+    (void)len; /* at most 17 digits, a dot and "e+XXX": 23 bytes */
+    return rt;
 }
 
 /* Shortest decimal digits that read back as @p v (v > 0, finite): fills
@@ -155,14 +321,7 @@ shortest_digits(double v, char digits[20], int *k)
                 u /= 10;
                 e++;
             }
-            char tmp[24];
-            int n = 0;
-            do {
-                tmp[n++] = (char)('0' + u % 10);
-                u /= 10;
-            } while (u != 0);
-            for (int i = 0; i < n; i++)
-                digits[i] = tmp[n - 1 - i];
+            int n = (int)(put_u64(digits, u) - digits);
             digits[n] = '\0';
             *k = e;
             return n;
@@ -174,15 +333,17 @@ shortest_digits(double v, char digits[20], int *k)
      * or 17 digits, so try 15 and 16 first and bisect below 15 only when
      * 15 already reads back; more digits than a working count always work.
      * buf keeps the rendering of the smallest count found to work. */
-    if (!render_roundtrips(v, 15, buf, sizeof(buf))) {
-        if (!render_roundtrips(v, 16, buf, sizeof(buf)))
-            render_roundtrips(v, 17, buf, sizeof(buf)); /* 17 always reads back */
+    exact_t x;
+    bool have_x = exact_init(v, &x);
+    if (!render_p(v, &x, have_x, 15, buf, sizeof(buf))) {
+        if (!render_p(v, &x, have_x, 16, buf, sizeof(buf)))
+            render_p(v, &x, have_x, 17, buf, sizeof(buf)); /* 17 always reads back */
     } else {
         char probe[40];
         hi = 15;
         while (lo < hi) {
             int mid = (lo + hi) / 2;
-            if (render_roundtrips(v, mid, probe, sizeof(probe))) {
+            if (render_p(v, &x, have_x, mid, probe, sizeof(probe))) {
                 hi = mid;
                 memcpy(buf, probe, sizeof(buf));
             } else {
@@ -206,34 +367,38 @@ shortest_digits(double v, char digits[20], int *k)
 }
 
 /* rapidjson's exponent: sign only when negative, no leading zeros. */
-static void
-append_exponent(GString *out, int e)
+static char *
+put_exponent(char *p, int e)
 {
-    g_string_append_c(out, 'e');
+    *p++ = 'e';
     if (e < 0) {
-        g_string_append_c(out, '-');
+        *p++ = '-';
         e = -e;
     }
-    append_u64(out, (uint64_t)e);
+    return put_u64(p, (uint64_t)e);
 }
+
+/* The longest put_json_double() output: a sign, then "0." with five zeros
+ * and 17 digits, or 21 digits and ".0", or 17 digits, a dot and "e-308". */
+#define JSON_DOUBLE_MAX 32
 
 /* A double as Zeek's JSON writer prints it: rapidjson Writer::Double(),
  * i.e. the shortest round-trip digits laid out by rapidjson's Prettify()
  * (internal/dtoa.h): integers keep a ".0", decimals up to 21 digits before
  * the point and down to 1e-6 are written out, others use "1.5e-7" style.
  * NaN and infinities become null (Zeek's NullDoubleWriter). */
-static void
-append_json_double(GString *out, double d)
+static char *
+put_json_double(char *p, double d)
 {
     if (!isfinite(d)) {
-        g_string_append(out, "null");
-        return;
+        memcpy(p, "null", 4);
+        return p + 4;
     }
     if (signbit(d))
-        g_string_append_c(out, '-');
+        *p++ = '-';
     if (d == 0) {
-        g_string_append(out, "0.0");
-        return;
+        memcpy(p, "0.0", 3);
+        return p + 3;
     }
 
     char digits[20];
@@ -242,39 +407,49 @@ append_json_double(GString *out, double d)
     int kk = len + k; /* 10^(kk-1) <= |d| < 10^kk */
 
     if (k >= 0 && kk <= 21) {
-        g_string_append_len(out, digits, len);
+        memcpy(p, digits, (size_t)len);
+        p += len;
         for (int i = 0; i < k; i++)
-            g_string_append_c(out, '0');
-        g_string_append(out, ".0");
-    } else if (kk > 0 && kk <= 21) {
-        g_string_append_len(out, digits, kk);
-        g_string_append_c(out, '.');
-        g_string_append_len(out, digits + kk, len - kk);
-    } else if (kk > -6 && kk <= 0) {
-        g_string_append(out, "0.");
-        for (int i = 0; i < -kk; i++)
-            g_string_append_c(out, '0');
-        g_string_append_len(out, digits, len);
-    } else if (len == 1) {
-        g_string_append_c(out, digits[0]);
-        append_exponent(out, kk - 1);
-    } else {
-        g_string_append_c(out, digits[0]);
-        g_string_append_c(out, '.');
-        g_string_append_len(out, digits + 1, len - 1);
-        append_exponent(out, kk - 1);
+            *p++ = '0';
+        memcpy(p, ".0", 2);
+        return p + 2;
     }
+    if (kk > 0 && kk <= 21) {
+        memcpy(p, digits, (size_t)kk);
+        p += kk;
+        *p++ = '.';
+        memcpy(p, digits + kk, (size_t)(len - kk));
+        return p + (len - kk);
+    }
+    if (kk > -6 && kk <= 0) {
+        *p++ = '0';
+        *p++ = '.';
+        for (int i = 0; i < -kk; i++)
+            *p++ = '0';
+        memcpy(p, digits, (size_t)len);
+        return p + len;
+    }
+    *p++ = digits[0];
+    if (len > 1) {
+        *p++ = '.';
+        memcpy(p, digits + 1, (size_t)(len - 1));
+        p += len - 1;
+    }
+    return put_exponent(p, kk - 1);
 }
 
 /* ---- string escaping */
 
 static const char hex_lower[] = "0123456789abcdef";
 
-static void
-append_hex_escape(GString *out, uint8_t b)
+static char *
+put_hex_escape(char *p, uint8_t b)
 {
-    char e[4] = {'\\', 'x', hex_lower[b >> 4], hex_lower[b & 0xf]};
-    g_string_append_len(out, e, 4);
+    p[0] = '\\';
+    p[1] = 'x';
+    p[2] = hex_lower[b >> 4];
+    p[3] = hex_lower[b & 0xf];
+    return p + 4;
 }
 
 /* Length of the UTF-8 character at s[0..n) if it is one Zeek lets through
@@ -346,37 +521,41 @@ utf8_has_bad(const uint8_t *s, size_t n, bool pass_printable_controls)
 /* One run of a TSV string between escape points, through escape_utf8()
  * with both control flags: controls are always escaped, valid UTF-8 passes
  * unless the run holds a bad byte (then see utf8_has_bad()). */
-static void
-tsv_append_run(GString *out, const uint8_t *s, size_t n)
+static char *
+tsv_put_run(char *p, const uint8_t *s, size_t n)
 {
     if (!utf8_has_bad(s, n, false)) {
-        g_string_append_len(out, (const char *)s, (gssize)n);
-        return;
+        memcpy(p, s, n);
+        return p + n;
     }
     for (size_t i = 0; i < n; i++) {
         if (s[i] >= 0x20 && s[i] < 0x7f)
-            g_string_append_c(out, (char)s[i]);
+            *p++ = (char)s[i];
         else
-            append_hex_escape(out, s[i]);
+            p = put_hex_escape(p, s[i]);
     }
+    return p;
 }
+
+/* Most a string of @p n bytes can become: every byte escaped. */
+#define TSV_STRING_MAX(n) (4 * (n) + sizeof("(empty)"))
 
 /* A string value as Zeek's ASCII formatter and ODesc print it: "(empty)"
  * for "", the first byte of a value equal to "-" or "(empty)" escaped, and
  * every backslash, field separator (TAB) and, inside a set, set separator
  * (',') written as \xNN; the text between them goes through
- * tsv_append_run(). */
-static void
-tsv_append_string(GString *out, const char *str, size_t n, bool in_set)
+ * tsv_put_run().  Writes at most TSV_STRING_MAX(n) bytes. */
+static char *
+tsv_put_string(char *p, const char *str, size_t n, bool in_set)
 {
     const uint8_t *s = (const uint8_t *)str;
 
     if (n == 0) {
-        g_string_append(out, "(empty)");
-        return;
+        memcpy(p, "(empty)", 7);
+        return p + 7;
     }
     if ((n == 1 && s[0] == '-') || (n == 7 && memcmp(s, "(empty)", 7) == 0)) {
-        append_hex_escape(out, s[0]);
+        p = put_hex_escape(p, s[0]);
         s++;
         n--;
     }
@@ -384,13 +563,16 @@ tsv_append_string(GString *out, const char *str, size_t n, bool in_set)
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\\' || s[i] == '\t' || (in_set && s[i] == ',')) {
-            tsv_append_run(out, s + start, i - start);
-            append_hex_escape(out, s[i]);
+            p = tsv_put_run(p, s + start, i - start);
+            p = put_hex_escape(p, s[i]);
             start = i + 1;
         }
     }
-    tsv_append_run(out, s + start, n - start);
+    return tsv_put_run(p, s + start, n - start);
 }
+
+/* Most a string of @p n bytes can become: quotes, every byte as \\xNN. */
+#define JSON_STRING_MAX(n) (5 * (n) + 2)
 
 /* A JSON string as Zeek's JSON formatter writes one: the default
  * (hex) escape policy first runs util::escape_utf8() with only the
@@ -399,49 +581,57 @@ tsv_append_string(GString *out, const char *str, size_t n, bool in_set)
  * bad byte appears in the JSON text as \\xNN, and no \u00XX escape ever
  * comes out: every control byte rapidjson would have \u-escaped has
  * already become \xNN. */
-static void
-json_append_string(GString *out, const char *str)
+static char *
+json_put_string(char *p, const char *str, size_t n)
 {
     const uint8_t *s = (const uint8_t *)str;
-    size_t n = strlen(str);
     bool bad = utf8_has_bad(s, n, true);
 
-    g_string_append_c(out, '"');
+    *p++ = '"';
     for (size_t i = 0; i < n; i++) {
         uint8_t c = s[i];
+        char esc = 0;
         switch (c) {
         case '"':
-            g_string_append(out, "\\\"");
-            continue;
+            esc = '"';
+            break;
         case '\\':
-            g_string_append(out, "\\\\");
-            continue;
+            esc = '\\';
+            break;
         case '\b':
-            g_string_append(out, "\\b");
-            continue;
+            esc = 'b';
+            break;
         case '\f':
-            g_string_append(out, "\\f");
-            continue;
+            esc = 'f';
+            break;
         case '\n':
-            g_string_append(out, "\\n");
-            continue;
+            esc = 'n';
+            break;
         case '\r':
-            g_string_append(out, "\\r");
-            continue;
+            esc = 'r';
+            break;
         case '\t':
-            g_string_append(out, "\\t");
-            continue;
+            esc = 't';
+            break;
         default:
             break;
         }
-        if ((c >= 0x20 && c < 0x7f) || !bad) {
-            g_string_append_c(out, (char)c);
+        if (esc) {
+            *p++ = '\\';
+            *p++ = esc;
+        } else if ((c >= 0x20 && c < 0x7f) || !bad) {
+            *p++ = (char)c;
         } else {
-            char e[5] = {'\\', '\\', 'x', hex_lower[c >> 4], hex_lower[c & 0xf]};
-            g_string_append_len(out, e, 5);
+            p[0] = '\\';
+            p[1] = '\\';
+            p[2] = 'x';
+            p[3] = hex_lower[c >> 4];
+            p[4] = hex_lower[c & 0xf];
+            p += 5;
         }
     }
-    g_string_append_c(out, '"');
+    *p++ = '"';
+    return p;
 }
 
 /* ---- rows */
@@ -472,181 +662,241 @@ field_len(const char *s, size_t cap)
     return z ? (size_t)(z - s) : cap;
 }
 
-static void
-tsv_append_tri(GString *out, tri_t t)
+/* Copy a NUL-terminated static name. */
+static char *
+put_str(char *p, const char *name)
 {
-    if (t == TRI_UNSET)
-        g_string_append_c(out, '-');
-    else
-        g_string_append_c(out, t == TRI_F ? 'F' : 'T');
+    size_t n = strlen(name);
+    memcpy(p, name, n);
+    return p + n;
 }
 
-void
-writer_format_tsv(const conn_record_t *rec, GString *out)
+static char
+tri_char(tri_t t)
 {
-    char addr[64];
+    return t == TRI_UNSET ? '-' : t == TRI_F ? 'F' : 'T';
+}
 
-    append_zeek_time(out, rec->ts);
-    g_string_append_c(out, '\t');
-    tsv_append_string(out, rec->uid, field_len(rec->uid, sizeof(rec->uid)), false);
-    g_string_append_c(out, '\t');
-    g_string_append(out, addr_format(rec->orig_h, addr, sizeof(addr)));
-    g_string_append_c(out, '\t');
-    append_u64(out, rec->orig_p);
-    g_string_append_c(out, '\t');
-    g_string_append(out, addr_format(rec->resp_h, addr, sizeof(addr)));
-    g_string_append_c(out, '\t');
-    append_u64(out, rec->resp_p);
-    g_string_append_c(out, '\t');
-    g_string_append(out, conn_proto_name(rec->proto));
-    g_string_append_c(out, '\t');
+/* The widest row tsv_put_row() can write: every field at its most, strings
+ * fully escaped, plus the 21 tabs (the newline is the caller's). */
+enum {
+    TSV_ROW_MAX = 2 * ZEEK_TIME_MAX                                /* ts, duration */
+                  + TSV_STRING_MAX(CONN_UID_LEN)                   /* uid */
+                  + 2 * ADDR_TEXT_MAX                              /* addresses */
+                  + 10 * 20                                        /* counts, ports */
+                  + sizeof("unknown_transport")                    /* proto */
+                  + TSV_STRING_MAX(CONN_SERVICE_MAX)               /* service */
+                  + 8                                              /* conn_state */
+                  + 2                                              /* local_* */
+                  + TSV_STRING_MAX(CONN_HISTORY_MAX + 1)           /* history */
+                  + CONN_MAX_PARENTS * (TSV_STRING_MAX(CONN_UID_LEN) + 1) /* parents */
+                  + 21,
+};
+
+/* One TSV row at @p p (room for TSV_ROW_MAX bytes); returns the end.  A
+ * flat buffer rather than GString appends: the per-row formatting is on
+ * the flow path's hot loop, where rows are written as fast as records
+ * arrive. */
+static char *
+tsv_put_row(const conn_record_t *rec, char *p)
+{
+    p = put_zeek_time(p, rec->ts);
+    *p++ = '\t';
+    p = tsv_put_string(p, rec->uid, field_len(rec->uid, sizeof(rec->uid)), false);
+    *p++ = '\t';
+    p = addr_put(p, rec->orig_h);
+    *p++ = '\t';
+    p = put_u64(p, rec->orig_p);
+    *p++ = '\t';
+    p = addr_put(p, rec->resp_h);
+    *p++ = '\t';
+    p = put_u64(p, rec->resp_p);
+    *p++ = '\t';
+    p = put_str(p, conn_proto_name(rec->proto));
+    *p++ = '\t';
 
     size_t slen = field_len(rec->service, sizeof(rec->service));
     if (slen == 0)
-        g_string_append_c(out, '-');
+        *p++ = '-';
     else
-        tsv_append_string(out, rec->service, slen, false);
-    g_string_append_c(out, '\t');
+        p = tsv_put_string(p, rec->service, slen, false);
+    *p++ = '\t';
 
     /* duration, orig_bytes and resp_bytes are set only when duration > 0
      * (conn/main.zeek set_conn). */
     if (rec->has_duration) {
-        append_zeek_time(out, rec->duration);
-        g_string_append_c(out, '\t');
-        append_u64(out, rec->orig_bytes);
-        g_string_append_c(out, '\t');
-        append_u64(out, rec->resp_bytes);
+        p = put_zeek_time(p, rec->duration);
+        *p++ = '\t';
+        p = put_u64(p, rec->orig_bytes);
+        *p++ = '\t';
+        p = put_u64(p, rec->resp_bytes);
     } else {
-        g_string_append(out, "-\t-\t-");
+        memcpy(p, "-\t-\t-", 5);
+        p += 5;
     }
-    g_string_append_c(out, '\t');
-    g_string_append(out, conn_state_name(rec->conn_state));
-    g_string_append_c(out, '\t');
-    tsv_append_tri(out, rec->local_orig);
-    g_string_append_c(out, '\t');
-    tsv_append_tri(out, rec->local_resp);
-    g_string_append_c(out, '\t');
-    append_u64(out, rec->missed_bytes);
-    g_string_append_c(out, '\t');
+    *p++ = '\t';
+    p = put_str(p, conn_state_name(rec->conn_state));
+    *p++ = '\t';
+    *p++ = tri_char(rec->local_orig);
+    *p++ = '\t';
+    *p++ = tri_char(rec->local_resp);
+    *p++ = '\t';
+    p = put_u64(p, rec->missed_bytes);
+    *p++ = '\t';
 
     size_t hlen = field_len(rec->history, sizeof(rec->history));
     if (hlen == 0)
-        g_string_append_c(out, '-');
+        *p++ = '-';
     else
-        tsv_append_string(out, rec->history, hlen, false);
-    g_string_append_c(out, '\t');
+        p = tsv_put_string(p, rec->history, hlen, false);
+    *p++ = '\t';
 
-    append_u64(out, rec->orig_pkts);
-    g_string_append_c(out, '\t');
-    append_u64(out, rec->orig_ip_bytes);
-    g_string_append_c(out, '\t');
-    append_u64(out, rec->resp_pkts);
-    g_string_append_c(out, '\t');
-    append_u64(out, rec->resp_ip_bytes);
-    g_string_append_c(out, '\t');
+    p = put_u64(p, rec->orig_pkts);
+    *p++ = '\t';
+    p = put_u64(p, rec->orig_ip_bytes);
+    *p++ = '\t';
+    p = put_u64(p, rec->resp_pkts);
+    *p++ = '\t';
+    p = put_u64(p, rec->resp_ip_bytes);
+    *p++ = '\t';
 
     /* tunnel_parents is &optional: unset prints "-" (the baselines never
      * show an empty set, which would be "(empty)"). */
     int np = record_parents(rec);
     if (np == 0)
-        g_string_append_c(out, '-');
+        *p++ = '-';
     for (int i = 0; i < np; i++) {
         if (i > 0)
-            g_string_append_c(out, ',');
-        tsv_append_string(out, rec->parents[i], field_len(rec->parents[i], CONN_UID_LEN), true);
+            *p++ = ',';
+        p = tsv_put_string(p, rec->parents[i], field_len(rec->parents[i], CONN_UID_LEN), true);
     }
-    g_string_append_c(out, '\t');
-    append_u64(out, rec->ip_proto);
+    *p++ = '\t';
+    return put_u64(p, rec->ip_proto);
 }
 
-/* Field names of Zeek's JSON rows, with the separator in front. */
-#define JSON_KEY(out, first, name) \
-    g_string_append(out, (first) ? "\"" name "\":" : ",\"" name "\":")
-
-/* A fixed-size char field as a NUL-terminated JSON string. */
+/* Append a row made by @p put (at most @p max bytes) to @p out. */
 static void
-json_append_field(GString *out, const char *s, size_t cap)
+append_row(GString *out, const conn_record_t *rec, size_t max,
+           char *(*put)(const conn_record_t *, char *))
 {
-    char tmp[CONN_SERVICE_MAX + 1];
-    size_t n = field_len(s, cap);
+    gsize at = out->len;
 
-    if (n >= sizeof(tmp))
-        n = sizeof(tmp) - 1;
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    json_append_string(out, tmp);
+    g_string_set_size(out, at + max);
+    char *end = put(rec, out->str + at);
+    g_string_truncate(out, (gsize)(end - out->str));
+}
+
+void
+writer_format_tsv(const conn_record_t *rec, GString *out)
+{
+    append_row(out, rec, TSV_ROW_MAX, tsv_put_row);
+}
+
+/* A field name of Zeek's JSON rows, with the separator in front. */
+#define put_lit(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+#define JSON_KEY(p, first, name) \
+    ((first) ? put_lit(p, "\"" name "\":") : put_lit(p, ",\"" name "\":"))
+
+/* The widest JSON row: every field present at its most, and the keys. */
+enum {
+    JSON_KEYS_MAX = sizeof("{\"ts\":,\"uid\":,\"id.orig_h\":,\"id.orig_p\":,\"id.resp_h\":,"
+                           "\"id.resp_p\":,\"proto\":,\"service\":,\"duration\":,"
+                           "\"orig_bytes\":,\"resp_bytes\":,\"conn_state\":,"
+                           "\"local_orig\":false,\"local_resp\":false,\"missed_bytes\":,"
+                           "\"history\":,\"orig_pkts\":,\"orig_ip_bytes\":,\"resp_pkts\":,"
+                           "\"resp_ip_bytes\":,\"tunnel_parents\":[],\"ip_proto\":}"),
+    JSON_ROW_MAX = JSON_KEYS_MAX + 2 * JSON_DOUBLE_MAX                    /* ts, duration */
+                   + JSON_STRING_MAX(CONN_UID_LEN)                        /* uid */
+                   + 2 * JSON_STRING_MAX(ADDR_TEXT_MAX)                   /* addresses */
+                   + 10 * 20                                              /* counts, ports */
+                   + JSON_STRING_MAX(sizeof("unknown_transport"))         /* proto */
+                   + JSON_STRING_MAX(CONN_SERVICE_MAX)                    /* service */
+                   + JSON_STRING_MAX(8)                                   /* conn_state */
+                   + JSON_STRING_MAX(CONN_HISTORY_MAX + 1)                /* history */
+                   + CONN_MAX_PARENTS * (JSON_STRING_MAX(CONN_UID_LEN) + 1), /* parents */
+};
+
+/* One JSON object at @p p (room for JSON_ROW_MAX bytes); returns the end. */
+static char *
+json_put_row(const conn_record_t *rec, char *p)
+{
+    char addr[ADDR_TEXT_MAX];
+    size_t n;
+
+    *p++ = '{';
+    p = JSON_KEY(p, true, "ts");
+    p = put_json_double(p, rec->ts);
+    p = JSON_KEY(p, false, "uid");
+    p = json_put_string(p, rec->uid, field_len(rec->uid, sizeof(rec->uid)));
+    p = JSON_KEY(p, false, "id.orig_h");
+    p = json_put_string(p, addr, (size_t)(addr_put(addr, rec->orig_h) - addr));
+    p = JSON_KEY(p, false, "id.orig_p");
+    p = put_u64(p, rec->orig_p);
+    p = JSON_KEY(p, false, "id.resp_h");
+    p = json_put_string(p, addr, (size_t)(addr_put(addr, rec->resp_h) - addr));
+    p = JSON_KEY(p, false, "id.resp_p");
+    p = put_u64(p, rec->resp_p);
+    p = JSON_KEY(p, false, "proto");
+    const char *proto = conn_proto_name(rec->proto);
+    p = json_put_string(p, proto, strlen(proto));
+    if ((n = field_len(rec->service, sizeof(rec->service))) > 0) {
+        p = JSON_KEY(p, false, "service");
+        p = json_put_string(p, rec->service, n);
+    }
+    if (rec->has_duration) {
+        p = JSON_KEY(p, false, "duration");
+        p = put_json_double(p, rec->duration);
+        p = JSON_KEY(p, false, "orig_bytes");
+        p = put_u64(p, rec->orig_bytes);
+        p = JSON_KEY(p, false, "resp_bytes");
+        p = put_u64(p, rec->resp_bytes);
+    }
+    p = JSON_KEY(p, false, "conn_state");
+    const char *state = conn_state_name(rec->conn_state);
+    p = json_put_string(p, state, strlen(state));
+    if (rec->local_orig != TRI_UNSET) {
+        p = JSON_KEY(p, false, "local_orig");
+        p = rec->local_orig == TRI_F ? put_lit(p, "false") : put_lit(p, "true");
+    }
+    if (rec->local_resp != TRI_UNSET) {
+        p = JSON_KEY(p, false, "local_resp");
+        p = rec->local_resp == TRI_F ? put_lit(p, "false") : put_lit(p, "true");
+    }
+    p = JSON_KEY(p, false, "missed_bytes");
+    p = put_u64(p, rec->missed_bytes);
+    if ((n = field_len(rec->history, sizeof(rec->history))) > 0) {
+        p = JSON_KEY(p, false, "history");
+        p = json_put_string(p, rec->history, n);
+    }
+    p = JSON_KEY(p, false, "orig_pkts");
+    p = put_u64(p, rec->orig_pkts);
+    p = JSON_KEY(p, false, "orig_ip_bytes");
+    p = put_u64(p, rec->orig_ip_bytes);
+    p = JSON_KEY(p, false, "resp_pkts");
+    p = put_u64(p, rec->resp_pkts);
+    p = JSON_KEY(p, false, "resp_ip_bytes");
+    p = put_u64(p, rec->resp_ip_bytes);
+    int np = record_parents(rec);
+    if (np > 0) {
+        p = JSON_KEY(p, false, "tunnel_parents");
+        *p++ = '[';
+        for (int i = 0; i < np; i++) {
+            if (i > 0)
+                *p++ = ',';
+            p = json_put_string(p, rec->parents[i], field_len(rec->parents[i], CONN_UID_LEN));
+        }
+        *p++ = ']';
+    }
+    p = JSON_KEY(p, false, "ip_proto");
+    p = put_u64(p, rec->ip_proto);
+    *p++ = '}';
+    return p;
 }
 
 void
 writer_format_json(const conn_record_t *rec, GString *out)
 {
-    char addr[64];
-
-    g_string_append_c(out, '{');
-    JSON_KEY(out, true, "ts");
-    append_json_double(out, rec->ts);
-    JSON_KEY(out, false, "uid");
-    json_append_field(out, rec->uid, sizeof(rec->uid));
-    JSON_KEY(out, false, "id.orig_h");
-    json_append_string(out, addr_format(rec->orig_h, addr, sizeof(addr)));
-    JSON_KEY(out, false, "id.orig_p");
-    append_u64(out, rec->orig_p);
-    JSON_KEY(out, false, "id.resp_h");
-    json_append_string(out, addr_format(rec->resp_h, addr, sizeof(addr)));
-    JSON_KEY(out, false, "id.resp_p");
-    append_u64(out, rec->resp_p);
-    JSON_KEY(out, false, "proto");
-    json_append_string(out, conn_proto_name(rec->proto));
-    if (field_len(rec->service, sizeof(rec->service)) > 0) {
-        JSON_KEY(out, false, "service");
-        json_append_field(out, rec->service, sizeof(rec->service));
-    }
-    if (rec->has_duration) {
-        JSON_KEY(out, false, "duration");
-        append_json_double(out, rec->duration);
-        JSON_KEY(out, false, "orig_bytes");
-        append_u64(out, rec->orig_bytes);
-        JSON_KEY(out, false, "resp_bytes");
-        append_u64(out, rec->resp_bytes);
-    }
-    JSON_KEY(out, false, "conn_state");
-    json_append_string(out, conn_state_name(rec->conn_state));
-    if (rec->local_orig != TRI_UNSET) {
-        JSON_KEY(out, false, "local_orig");
-        g_string_append(out, rec->local_orig == TRI_F ? "false" : "true");
-    }
-    if (rec->local_resp != TRI_UNSET) {
-        JSON_KEY(out, false, "local_resp");
-        g_string_append(out, rec->local_resp == TRI_F ? "false" : "true");
-    }
-    JSON_KEY(out, false, "missed_bytes");
-    append_u64(out, rec->missed_bytes);
-    if (field_len(rec->history, sizeof(rec->history)) > 0) {
-        JSON_KEY(out, false, "history");
-        json_append_field(out, rec->history, sizeof(rec->history));
-    }
-    JSON_KEY(out, false, "orig_pkts");
-    append_u64(out, rec->orig_pkts);
-    JSON_KEY(out, false, "orig_ip_bytes");
-    append_u64(out, rec->orig_ip_bytes);
-    JSON_KEY(out, false, "resp_pkts");
-    append_u64(out, rec->resp_pkts);
-    JSON_KEY(out, false, "resp_ip_bytes");
-    append_u64(out, rec->resp_ip_bytes);
-    int np = record_parents(rec);
-    if (np > 0) {
-        JSON_KEY(out, false, "tunnel_parents");
-        g_string_append_c(out, '[');
-        for (int i = 0; i < np; i++) {
-            if (i > 0)
-                g_string_append_c(out, ',');
-            json_append_field(out, rec->parents[i], CONN_UID_LEN);
-        }
-        g_string_append_c(out, ']');
-    }
-    JSON_KEY(out, false, "ip_proto");
-    append_u64(out, rec->ip_proto);
-    g_string_append_c(out, '}');
+    append_row(out, rec, JSON_ROW_MAX, json_put_row);
 }
 
 /* ---- files */
@@ -790,15 +1040,18 @@ writer_write(writer_t *w, const conn_record_t *rec)
 {
     g_return_val_if_fail(w != NULL && rec != NULL, false);
 
-    g_string_truncate(w->line, 0);
-    if (w->fmt == LOG_FORMAT_JSON)
-        writer_format_json(rec, w->line);
-    else
-        writer_format_tsv(rec, w->line);
-    g_string_append_c(w->line, '\n');
-
-    if (!flush_line(w))
+    /* Formatted in place and handed to stdio unlocked: only the thread
+     * that owns the writer (the connection builder's) touches this stream,
+     * and on the flow path rows are written as fast as records arrive. */
+    char row[MAX((size_t)TSV_ROW_MAX, (size_t)JSON_ROW_MAX) + 1];
+    char *end = w->fmt == LOG_FORMAT_JSON ? json_put_row(rec, row) : tsv_put_row(rec, row);
+    *end++ = '\n';
+    size_t n = (size_t)(end - row);
+    if (fwrite_unlocked(row, 1, n, w->fp) != n) {
+        w->errors++;
+        clearerr(w->fp); /* let the next row try again */
         return false;
+    }
     w->rows++;
     return true;
 }
