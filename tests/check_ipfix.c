@@ -23,9 +23,9 @@
 #include "ipfix/collector.h"
 #include "ipfix/infomodel.h"
 #include "ipfix/normalize.h"
+#include "tests/ipfix_msg.h"
+#include "tests/ipfix_xp.h"
 
-#define TEMPLATES TOP_SRCDIR "/templates"
-#define T0 1700000000u /* export time of every message we write */
 #define NTP_OFFSET 2208988800ull
 
 /* ------------------------------------------------------------ helpers */
@@ -121,31 +121,10 @@ ip4(const char *s)
     return ntohl(a.s_addr);
 }
 
-/* A libfixbuf exporting process with its own info model. */
-typedef struct {
-    fbInfoModel_t *model;
-    fbSession_t *session;
-    fBuf_t *fbuf;
-} xp_t;
-
-static void
-xp_init(xp_t *x, fbExporter_t *exporter, uint32_t domain)
-{
-    GError *err = NULL;
-
-    x->model = fbInfoModelAlloc();
-    ck_assert_msg(ipfix_infomodel_load_dir(x->model, TEMPLATES, NULL, &err), "%s",
-                  err ? err->message : "");
-    x->session = fbSessionAlloc(x->model);
-    fbSessionSetDomain(x->session, domain);
-    x->fbuf = fBufAllocForExport(x->session, exporter);
-    fBufSetExportTime(x->fbuf, T0);
-}
-
 static void
 xp_file(xp_t *x, const char *path, uint32_t domain)
 {
-    xp_init(x, fbExporterAllocFile(path), domain);
+    xp_init(x, fbExporterAllocFile(path), domain, T0);
 }
 
 static void
@@ -158,56 +137,7 @@ xp_net(xp_t *x, fbTransport_t transport, uint16_t port)
     spec.transport = transport;
     spec.host = (char *)"127.0.0.1";
     spec.svc = svc;
-    xp_init(x, fbExporterAllocNet(&spec), 0);
-}
-
-/* Add @p spec as template @p tid (internal and external); @p scope > 0 makes
- * it an options template.  Returns the template. */
-static fbTemplate_t *
-xp_template(xp_t *x, uint16_t tid, fbInfoElementSpec_t *spec, uint16_t scope, size_t reclen)
-{
-    GError *err = NULL;
-    fbTemplate_t *ti = fbTemplateAlloc(x->model);
-    fbTemplate_t *te = fbTemplateAlloc(x->model);
-
-    ck_assert_msg(fbTemplateAppendSpecArray(ti, spec, 0, &err), "%s", err ? err->message : "");
-    ck_assert(fbTemplateAppendSpecArray(te, spec, 0, &err));
-    if (scope) {
-        fbTemplateSetOptionsScope(ti, scope);
-        fbTemplateSetOptionsScope(te, scope);
-    }
-    if (reclen)
-        ck_assert_uint_eq(fbTemplateGetIELenOfMemBuffer(ti), reclen);
-    ck_assert(fbSessionAddTemplate(x->session, TRUE, tid, ti, &err));
-    ck_assert_msg(fbSessionAddTemplate(x->session, FALSE, tid, te, &err), "%s",
-                  err ? err->message : "");
-    return ti;
-}
-
-static void
-xp_append(xp_t *x, uint16_t tid, void *rec, size_t len)
-{
-    GError *err = NULL;
-
-    ck_assert(fBufSetInternalTemplate(x->fbuf, tid, &err));
-    ck_assert(fBufSetExportTemplate(x->fbuf, tid, &err));
-    ck_assert_msg(fBufAppend(x->fbuf, rec, len, &err), "%s", err ? err->message : "");
-}
-
-static void
-xp_emit(xp_t *x)
-{
-    GError *err = NULL;
-
-    ck_assert_msg(fBufEmit(x->fbuf, &err), "%s", err ? err->message : "");
-}
-
-static void
-xp_close(xp_t *x)
-{
-    xp_emit(x);
-    fBufFree(x->fbuf);
-    fbInfoModelFree(x->model);
+    xp_init(x, fbExporterAllocNet(&spec), 0, T0);
 }
 
 static char *
@@ -876,70 +806,6 @@ END_TEST
 
 /* ----------------------------------------------- hand-built messages */
 
-typedef struct {
-    uint8_t b[2048];
-    size_t len;
-    size_t set; /* start of the open set, 0 if none */
-} msg_t;
-
-static void
-m_u8(msg_t *m, uint8_t v)
-{
-    ck_assert_uint_lt(m->len, sizeof(m->b));
-    m->b[m->len++] = v;
-}
-
-static void
-m_u16(msg_t *m, uint16_t v)
-{
-    m_u8(m, (uint8_t)(v >> 8));
-    m_u8(m, (uint8_t)v);
-}
-
-static void
-m_u32(msg_t *m, uint32_t v)
-{
-    m_u16(m, (uint16_t)(v >> 16));
-    m_u16(m, (uint16_t)v);
-}
-
-static void
-m_begin(msg_t *m, uint32_t seq, uint32_t domain)
-{
-    memset(m, 0, sizeof(*m));
-    m_u16(m, 10);
-    m_u16(m, 0);
-    m_u32(m, T0);
-    m_u32(m, seq);
-    m_u32(m, domain);
-}
-
-static void
-m_set(msg_t *m, uint16_t id)
-{
-    m->set = m->len;
-    m_u16(m, id);
-    m_u16(m, 0);
-}
-
-static void
-m_end_set(msg_t *m)
-{
-    uint16_t l = (uint16_t)(m->len - m->set);
-
-    m->b[m->set + 2] = (uint8_t)(l >> 8);
-    m->b[m->set + 3] = (uint8_t)l;
-    m->set = 0;
-}
-
-static void
-m_finish(msg_t *m)
-{
-    if (m->set)
-        m_end_set(m);
-    m->b[2] = (uint8_t)(m->len >> 8);
-    m->b[3] = (uint8_t)m->len;
-}
 
 /* Template 256: src4, dst4, proto, octetDeltaCount(4), flowStartSeconds */
 static void

@@ -25,9 +25,9 @@
 #include "http/render.h"
 #include "ipfix/collector.h"
 #include "ipfix/infomodel.h"
+#include "tests/ipfix_msg.h"
 
 #define TEMPLATES TOP_SRCDIR "/templates"
-#define T0 1700000000u /* export time of every message */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -86,71 +86,6 @@ exporters_sum(ipfix_collector_t *c, ipfix_counter_t k)
     return n;
 }
 
-typedef struct {
-    uint8_t b[65535];
-    size_t len;
-    size_t set; /* start of the open set, 0 if none */
-} msg_t;
-
-static void
-m_u8(msg_t *m, uint8_t v)
-{
-    ck_assert_uint_lt(m->len, sizeof(m->b));
-    m->b[m->len++] = v;
-}
-
-static void
-m_u16(msg_t *m, uint16_t v)
-{
-    m_u8(m, (uint8_t)(v >> 8));
-    m_u8(m, (uint8_t)v);
-}
-
-static void
-m_u32(msg_t *m, uint32_t v)
-{
-    m_u16(m, (uint16_t)(v >> 16));
-    m_u16(m, (uint16_t)v);
-}
-
-static void
-m_begin(msg_t *m, uint32_t seq, uint32_t domain)
-{
-    m->len = 0;
-    m->set = 0;
-    m_u16(m, 10);
-    m_u16(m, 0);
-    m_u32(m, T0);
-    m_u32(m, seq);
-    m_u32(m, domain);
-}
-
-static void
-m_set(msg_t *m, uint16_t id)
-{
-    m->set = m->len;
-    m_u16(m, id);
-    m_u16(m, 0);
-}
-
-static void
-m_end_set(msg_t *m)
-{
-    uint16_t l = (uint16_t)(m->len - m->set);
-
-    m->b[m->set + 2] = (uint8_t)(l >> 8);
-    m->b[m->set + 3] = (uint8_t)l;
-    m->set = 0;
-}
-
-static void
-m_finish(msg_t *m)
-{
-    if (m->set)
-        m_end_set(m);
-    m->b[2] = (uint8_t)(m->len >> 8);
-    m->b[3] = (uint8_t)m->len;
-}
 
 /* Template @p tid: src4, dst4, proto, octetDeltaCount(4), flowStartSeconds */
 static void

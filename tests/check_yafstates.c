@@ -23,8 +23,8 @@
 #include "core/netset.h"
 #include "ipfix/collector.h"
 #include "ipfix/infomodel.h"
+#include "tests/ipfix_xp.h"
 
-#define TEMPLATES TOP_SRCDIR "/templates"
 #define T0_MS 1700000000000ull /* time of each case's first packet */
 #define MAX_STEPS 16
 
@@ -293,68 +293,10 @@ yaf_from_packets(const packets_t *p, yaf_biflow_t *y)
 
 /* ------------------------------------------------ writing it with fixbuf */
 
-typedef struct {
-    fbInfoModel_t *model;
-    fbSession_t *session;
-    fBuf_t *fbuf;
-} xp_t;
-
 static void
 xp_open(xp_t *x, const char *path, uint32_t export_secs)
 {
-    GError *err = NULL;
-
-    x->model = fbInfoModelAlloc();
-    ck_assert_msg(ipfix_infomodel_load_dir(x->model, TEMPLATES, NULL, &err), "%s",
-                  err ? err->message : "");
-    x->session = fbSessionAlloc(x->model);
-    fbSessionSetDomain(x->session, 1);
-    x->fbuf = fBufAllocForExport(x->session, fbExporterAllocFile(path));
-    fBufSetExportTime(x->fbuf, export_secs);
-}
-
-/* Spec entries with this flag go into the internal template only, as YAF
- * keeps its struct padding out of what it exports. */
-#define SPEC_INTERNAL 1
-
-/* Internal and external template @p tid from @p spec; the in-memory record
- * must be exactly @p reclen bytes, so the C struct matches the template. */
-static fbTemplate_t *
-xp_template(xp_t *x, uint16_t tid, fbInfoElementSpec_t *spec, size_t reclen)
-{
-    GError *err = NULL;
-    fbTemplate_t *ti = fbTemplateAlloc(x->model);
-    fbTemplate_t *te = fbTemplateAlloc(x->model);
-
-    ck_assert_msg(fbTemplateAppendSpecArray(ti, spec, SPEC_INTERNAL, &err), "%s",
-                  err ? err->message : "");
-    ck_assert_msg(fbTemplateAppendSpecArray(te, spec, 0, &err), "%s", err ? err->message : "");
-    ck_assert_uint_eq(fbTemplateGetIELenOfMemBuffer(ti), reclen);
-    ck_assert_msg(fbSessionAddTemplate(x->session, TRUE, tid, ti, &err), "%s",
-                  err ? err->message : "");
-    ck_assert_msg(fbSessionAddTemplate(x->session, FALSE, tid, te, &err), "%s",
-                  err ? err->message : "");
-    return ti;
-}
-
-static void
-xp_append(xp_t *x, uint16_t tid, void *rec, size_t len)
-{
-    GError *err = NULL;
-
-    ck_assert(fBufSetInternalTemplate(x->fbuf, tid, &err));
-    ck_assert(fBufSetExportTemplate(x->fbuf, tid, &err));
-    ck_assert_msg(fBufAppend(x->fbuf, rec, len, &err), "%s", err ? err->message : "");
-}
-
-static void
-xp_close(xp_t *x)
-{
-    GError *err = NULL;
-
-    ck_assert_msg(fBufEmit(x->fbuf, &err), "%s", err ? err->message : "");
-    fBufFree(x->fbuf);
-    fbInfoModelFree(x->model);
+    xp_init(x, fbExporterAllocFile(path), 1, export_secs);
 }
 
 /* YAF --silk: the CERT flags in the main record, one octet each. */
@@ -457,7 +399,7 @@ write_flat(const char *path, const yaf_biflow_t *y)
     r.riflags = y->iflags[1];
     r.ruflags = y->uflags[1];
     xp_open(&x, path, export_secs(y));
-    xp_template(&x, 0xB000, flat_spec, sizeof(r));
+    xp_template(&x, 0xB000, flat_spec, 0, sizeof(r));
     xp_append(&x, 0xB000, &r, sizeof(r));
     xp_close(&x);
 }
@@ -472,8 +414,8 @@ write_stml(const char *path, const yaf_biflow_t *y)
     yaf_tcp_t *tcp;
 
     xp_open(&x, path, export_secs(y));
-    xp_template(&x, 0xB001, stml_spec, sizeof(r));
-    ttcp = xp_template(&x, 0xC003, yaf_tcp_spec, sizeof(yaf_tcp_t));
+    xp_template(&x, 0xB001, stml_spec, 0, sizeof(r));
+    ttcp = xp_template(&x, 0xC003, yaf_tcp_spec, 0, sizeof(yaf_tcp_t));
     memset(&r, 0, sizeof(r));
     r.start_ms = y->start_ms;
     r.end_ms = y->end_ms;

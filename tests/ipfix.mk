@@ -8,7 +8,7 @@ tests_check_v5_SOURCES = tests/check_v5.c
 tests_check_v5_CFLAGS = $(TEST_CK_CFLAGS)
 tests_check_v5_LDADD = $(TEST_CK_LIBS)
 
-tests_check_ipfix_SOURCES = tests/check_ipfix.c
+tests_check_ipfix_SOURCES = tests/check_ipfix.c tests/ipfix_msg.h tests/ipfix_xp.h
 tests_check_ipfix_CFLAGS = $(TEST_CK_CFLAGS)
 tests_check_ipfix_LDADD = $(TEST_CK_LIBS)
 

@@ -5,7 +5,7 @@
 # threaded tests under ThreadSanitizer; it is not part of `make check`.
 check_PROGRAMS += tests/check_ipfix_limits
 TESTS += tests/check_ipfix_limits
-tests_check_ipfix_limits_SOURCES = tests/check_ipfix_limits.c
+tests_check_ipfix_limits_SOURCES = tests/check_ipfix_limits.c tests/ipfix_msg.h
 tests_check_ipfix_limits_CFLAGS = $(TEST_CK_CFLAGS)
 tests_check_ipfix_limits_LDADD = $(TEST_CK_LIBS)
 
