@@ -38,7 +38,9 @@
 #include "http/server.h"
 #include "output/writer.h"
 
-#define TICK_MS 250             /* timer period */
+#define TICK_MS 50              /* timer period */
+#define CLOCK_SLICE 0.01        /* seconds of expiry between flow drains */
+#define CLOCK_JUMP 5.0          /* further behind than this: catch up at once */
 #define PACKET_BUDGET 512       /* packets per interface per loop turn */
 #define FLOW_BATCH 1024         /* flow records per drain */
 #define FLOW_BUDGET 8192        /* flow records per loop turn */
@@ -233,9 +235,23 @@ static void
 advance_clock(daemon_t *d, double wall)
 {
     double target = wall - d->cfg.wall_clock_grace;
-    if (target > d->net_time) {
-        d->net_time = target;
+
+    if (target - d->net_time > CLOCK_JUMP) {
+        d->net_time = target; /* start-up, or a stall: nothing to pace */
         conn_builder_advance(d->cb, target);
+        return;
+    }
+    /* Expire in slices with the collector's queue drained in between.
+     * Flow connections expire about one per two records, and a whole tick
+     * of them in one go kept the builder from the queue long enough for
+     * the queue and then the socket buffer to fill: at 750,000 records/s
+     * that lost 9 % of the records although the core had time to spare. */
+    while (target > d->net_time) {
+        double step = MIN(target, d->net_time + CLOCK_SLICE);
+        d->net_time = step;
+        conn_builder_advance(d->cb, step);
+        if (d->fq != NULL && step < target)
+            drain_flows(d, FLOW_BUDGET);
     }
 }
 
