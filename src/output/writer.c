@@ -3,9 +3,8 @@
  * the TSV header and #close trailer, fixed six-decimal times, "-" for unset
  * and "(empty)" for empty values, and Zeek's \xNN string escaping (spec
  * section 7); or, in JSON mode, one object per line shaped like Zeek's JSON
- * formatter.  TSV rows are formatted in place into a stack buffer sized for
- * the widest row; JSON rows into one reused GString.  Neither allocates per
- * row.
+ * formatter.  Rows are formatted in place into a stack buffer sized for
+ * the widest row, so the per-row path does not allocate.
  */
 #include "config.h"
 
@@ -129,12 +128,28 @@ put_zeek_time(char *p, double value)
     return p;
 }
 
-/* Render @p v with @p prec significant digits ("%.*e") into @p buf and say
- * whether that reads back as exactly @p v. */
+/* A rendering with P significant digits: the digits, no dot, and the
+ * decimal exponent of the first one (v ~ d.ddd * 10^e10). */
+typedef struct {
+    char digits[24];
+    int n;
+    int e10;
+} rendering_t;
+
+/* Render @p v with @p prec significant digits through printf ("%.*e") into
+ * @p out and say whether that reads back as exactly @p v. */
 static bool
-render_roundtrips(double v, int prec, char *buf, size_t len)
+render_roundtrips(double v, int prec, rendering_t *out)
 {
-    snprintf(buf, len, "%.*e", prec - 1, v);
+    char buf[40];
+    const char *p = buf;
+
+    snprintf(buf, sizeof(buf), "%.*e", prec - 1, v);
+    out->n = 0;
+    for (; *p && *p != 'e'; p++) /* "d[.ddd]e[+-]XX" */
+        if (*p >= '0' && *p <= '9')
+            out->digits[out->n++] = *p;
+    out->e10 = (*p == 'e') ? atoi(p + 1) : 0;
     return strtod(buf, NULL) == v;
 }
 
@@ -258,42 +273,22 @@ exact_init(double v, exact_t *x)
     return false;
 }
 
-/* The rendering of @p v with @p p digits in "%.*e" form, from @p x when it
- * fits, else from snprintf(); whether it reads back as @p v. */
+/* The rendering of @p v with @p p digits, from @p x when it fits, else
+ * from printf; whether it reads back as @p v. */
 static bool
-render_p(double v, const exact_t *x, bool have_x, int p, char *buf, size_t len)
+render_p(double v, const exact_t *x, bool have_x, int p, rendering_t *out)
 {
     uint64_t d;
     bool rt;
 
     if (!have_x || !exact_render(x, p, &d, &rt))
-        return render_roundtrips(v, p, buf, len);
-
-    int k = x->k;
+        return render_roundtrips(v, p, out);
+    out->e10 = x->k;
     if (d == pow10_u64[p]) { /* rounded up to the next power of ten */
         d = pow10_u64[p - 1];
-        k++;
+        out->e10++;
     }
-    char tmp[24];
-    int n = (int)(put_u64(tmp, d) - tmp);
-    /* "d.ddde+XX": the same shape snprintf gives, read back by the caller */
-    char *o = buf;
-    *o++ = tmp[0];
-    if (n > 1) {
-        *o++ = '.';
-        memcpy(o, tmp + 1, (size_t)(n - 1));
-        o += n - 1;
-    }
-    /* "e+XX" with at least two exponent digits, as printf writes it */
-    *o++ = 'e';
-    *o++ = k < 0 ? '-' : '+';
-    unsigned ak = (unsigned)(k < 0 ? -k : k);
-    if (ak >= 100)
-        *o++ = (char)('0' + ak / 100);
-    *o++ = (char)('0' + ak / 10 % 10);
-    *o++ = (char)('0' + ak % 10);
-    *o = '\0';
-    (void)len; /* at most 17 digits, a dot and "e+XXX": 23 bytes */
+    out->n = (int)(put_u64(out->digits, d) - out->digits);
     return rt;
 }
 
@@ -303,7 +298,6 @@ render_p(double v, const exact_t *x, bool have_x, int p, char *buf, size_t len)
 static int
 shortest_digits(double v, char digits[20], int *k)
 {
-    char buf[40];
     int lo = 1, hi = 17;
 
     /* Fast path for the usual case, times and durations with microsecond
@@ -332,37 +326,33 @@ shortest_digits(double v, char digits[20], int *k)
      * (durations carry the binary error of two timestamps) mostly need 16
      * or 17 digits, so try 15 and 16 first and bisect below 15 only when
      * 15 already reads back; more digits than a working count always work.
-     * buf keeps the rendering of the smallest count found to work. */
+     * best keeps the rendering of the smallest count found to work. */
     exact_t x;
     bool have_x = exact_init(v, &x);
-    if (!render_p(v, &x, have_x, 15, buf, sizeof(buf))) {
-        if (!render_p(v, &x, have_x, 16, buf, sizeof(buf)))
-            render_p(v, &x, have_x, 17, buf, sizeof(buf)); /* 17 always reads back */
+    rendering_t best;
+    if (!render_p(v, &x, have_x, 15, &best)) {
+        if (!render_p(v, &x, have_x, 16, &best))
+            render_p(v, &x, have_x, 17, &best); /* 17 always reads back */
     } else {
-        char probe[40];
+        rendering_t probe;
         hi = 15;
         while (lo < hi) {
             int mid = (lo + hi) / 2;
-            if (render_p(v, &x, have_x, mid, probe, sizeof(probe))) {
+            if (render_p(v, &x, have_x, mid, &probe)) {
                 hi = mid;
-                memcpy(buf, probe, sizeof(buf));
+                best = probe;
             } else {
                 lo = mid + 1;
             }
         }
     }
 
-    /* buf is "d[.ddd]e[+-]XX". */
-    int n = 0;
-    const char *p = buf;
-    for (; *p && *p != 'e'; p++)
-        if (*p >= '0' && *p <= '9')
-            digits[n++] = *p;
-    int e10 = (*p == 'e') ? atoi(p + 1) : 0;
-    while (n > 1 && digits[n - 1] == '0')
+    int n = best.n;
+    while (n > 1 && best.digits[n - 1] == '0')
         n--;
+    memcpy(digits, best.digits, (size_t)n);
     digits[n] = '\0';
-    *k = e10 - (n - 1);
+    *k = best.e10 - (n - 1);
     return n;
 }
 
@@ -792,10 +782,9 @@ writer_format_tsv(const conn_record_t *rec, GString *out)
     append_row(out, rec, TSV_ROW_MAX, tsv_put_row);
 }
 
-/* A field name of Zeek's JSON rows, with the separator in front. */
+/* A field name of Zeek's JSON rows after the first, with the separator. */
 #define put_lit(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
-#define JSON_KEY(p, first, name) \
-    ((first) ? put_lit(p, "\"" name "\":") : put_lit(p, ",\"" name "\":"))
+#define JSON_KEY(p, name) put_lit(p, ",\"" name "\":")
 
 /* The widest JSON row: every field present at its most, and the keys. */
 enum {
@@ -823,62 +812,61 @@ json_put_row(const conn_record_t *rec, char *p)
     char addr[ADDR_TEXT_MAX];
     size_t n;
 
-    *p++ = '{';
-    p = JSON_KEY(p, true, "ts");
+    p = put_lit(p, "{\"ts\":");
     p = put_json_double(p, rec->ts);
-    p = JSON_KEY(p, false, "uid");
+    p = JSON_KEY(p, "uid");
     p = json_put_string(p, rec->uid, field_len(rec->uid, sizeof(rec->uid)));
-    p = JSON_KEY(p, false, "id.orig_h");
+    p = JSON_KEY(p, "id.orig_h");
     p = json_put_string(p, addr, (size_t)(addr_put(addr, rec->orig_h) - addr));
-    p = JSON_KEY(p, false, "id.orig_p");
+    p = JSON_KEY(p, "id.orig_p");
     p = put_u64(p, rec->orig_p);
-    p = JSON_KEY(p, false, "id.resp_h");
+    p = JSON_KEY(p, "id.resp_h");
     p = json_put_string(p, addr, (size_t)(addr_put(addr, rec->resp_h) - addr));
-    p = JSON_KEY(p, false, "id.resp_p");
+    p = JSON_KEY(p, "id.resp_p");
     p = put_u64(p, rec->resp_p);
-    p = JSON_KEY(p, false, "proto");
+    p = JSON_KEY(p, "proto");
     const char *proto = conn_proto_name(rec->proto);
     p = json_put_string(p, proto, strlen(proto));
     if ((n = field_len(rec->service, sizeof(rec->service))) > 0) {
-        p = JSON_KEY(p, false, "service");
+        p = JSON_KEY(p, "service");
         p = json_put_string(p, rec->service, n);
     }
     if (rec->has_duration) {
-        p = JSON_KEY(p, false, "duration");
+        p = JSON_KEY(p, "duration");
         p = put_json_double(p, rec->duration);
-        p = JSON_KEY(p, false, "orig_bytes");
+        p = JSON_KEY(p, "orig_bytes");
         p = put_u64(p, rec->orig_bytes);
-        p = JSON_KEY(p, false, "resp_bytes");
+        p = JSON_KEY(p, "resp_bytes");
         p = put_u64(p, rec->resp_bytes);
     }
-    p = JSON_KEY(p, false, "conn_state");
+    p = JSON_KEY(p, "conn_state");
     const char *state = conn_state_name(rec->conn_state);
     p = json_put_string(p, state, strlen(state));
     if (rec->local_orig != TRI_UNSET) {
-        p = JSON_KEY(p, false, "local_orig");
+        p = JSON_KEY(p, "local_orig");
         p = rec->local_orig == TRI_F ? put_lit(p, "false") : put_lit(p, "true");
     }
     if (rec->local_resp != TRI_UNSET) {
-        p = JSON_KEY(p, false, "local_resp");
+        p = JSON_KEY(p, "local_resp");
         p = rec->local_resp == TRI_F ? put_lit(p, "false") : put_lit(p, "true");
     }
-    p = JSON_KEY(p, false, "missed_bytes");
+    p = JSON_KEY(p, "missed_bytes");
     p = put_u64(p, rec->missed_bytes);
     if ((n = field_len(rec->history, sizeof(rec->history))) > 0) {
-        p = JSON_KEY(p, false, "history");
+        p = JSON_KEY(p, "history");
         p = json_put_string(p, rec->history, n);
     }
-    p = JSON_KEY(p, false, "orig_pkts");
+    p = JSON_KEY(p, "orig_pkts");
     p = put_u64(p, rec->orig_pkts);
-    p = JSON_KEY(p, false, "orig_ip_bytes");
+    p = JSON_KEY(p, "orig_ip_bytes");
     p = put_u64(p, rec->orig_ip_bytes);
-    p = JSON_KEY(p, false, "resp_pkts");
+    p = JSON_KEY(p, "resp_pkts");
     p = put_u64(p, rec->resp_pkts);
-    p = JSON_KEY(p, false, "resp_ip_bytes");
+    p = JSON_KEY(p, "resp_ip_bytes");
     p = put_u64(p, rec->resp_ip_bytes);
     int np = record_parents(rec);
     if (np > 0) {
-        p = JSON_KEY(p, false, "tunnel_parents");
+        p = JSON_KEY(p, "tunnel_parents");
         *p++ = '[';
         for (int i = 0; i < np; i++) {
             if (i > 0)
@@ -887,7 +875,7 @@ json_put_row(const conn_record_t *rec, char *p)
         }
         *p++ = ']';
     }
-    p = JSON_KEY(p, false, "ip_proto");
+    p = JSON_KEY(p, "ip_proto");
     p = put_u64(p, rec->ip_proto);
     *p++ = '}';
     return p;
