@@ -195,6 +195,139 @@ START_TEST(table_finds_survivors_after_deletions)
 }
 END_TEST
 
+/* A connection's key, the same whichever endpoint is named first. */
+static void
+canon_key(const uint8_t h1[16], uint16_t p1, const uint8_t h2[16], uint16_t p2, uint8_t proto,
+          char out[160])
+{
+    char a[48], b[48];
+    addr_format(h1, a, sizeof(a));
+    addr_format(h2, b, sizeof(b));
+    char x[64], y[64];
+    snprintf(x, sizeof(x), "%s/%u", a, p1);
+    snprintf(y, sizeof(y), "%s/%u", b, p2);
+    bool swap = strcmp(x, y) > 0;
+    snprintf(out, 160, "%s|%s|%u", swap ? y : x, swap ? x : y, proto);
+}
+
+typedef struct {
+    char key[160];
+    double deadline;
+} due_t;
+
+static int
+due_cmp(const void *x, const void *y)
+{
+    double a = ((const due_t *)x)->deadline, b = ((const due_t *)y)->deadline;
+    return a < b ? -1 : a > b;
+}
+
+/* Rows logged since @p from must be exactly the model's connections due at
+ * or before @p now, in deadline order; they leave the model. */
+static void
+expect_expired(GHashTable *model, guint from, double now)
+{
+    GArray *due = g_array_new(FALSE, FALSE, sizeof(due_t));
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, model);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        if (*(double *)v <= now) {
+            due_t d;
+            g_strlcpy(d.key, k, sizeof(d.key));
+            d.deadline = *(double *)v;
+            g_array_append_val(due, d);
+        }
+    }
+    g_array_sort(due, due_cmp);
+    ck_assert_uint_eq(rows->len - from, due->len);
+    double last = 0;
+    for (guint i = from; i < rows->len; i++) {
+        const conn_record_t *r = &g_array_index(rows, conn_record_t, i);
+        char key[160];
+        canon_key(r->orig_h, r->orig_p, r->resp_h, r->resp_p, r->ip_proto, key);
+        double *d = g_hash_table_lookup(model, key);
+        ck_assert_msg(d != NULL && *d <= now, "row %s logged before it was due", key);
+        ck_assert_msg(*d >= last, "row %s (due %.6f) logged after one due %.6f", key, *d, last);
+        last = *d;
+        g_hash_table_remove(model, key);
+    }
+    g_array_free(due, TRUE);
+}
+
+/* Connections from flow records expire flow_linger or flow_active_timeout
+ * after their newest record (its end or its arrival, whichever is later):
+ * in order, never early, never late.  The records are mostly in time order
+ * (the expiry queues' case) with some whose end lies ahead of the arrival
+ * clock or whose arrival steps back (the timer heap's case), so the two
+ * kinds of timer interleave.  A model keeps every connection's deadline. */
+START_TEST(expiry_follows_deadlines)
+{
+    teardown();
+    setup();
+    conn_builder_free(cb);
+    cfg.flow_linger = 5;
+    cfg.flow_active_timeout = 17;
+    cb = conn_builder_new(&cfg, &uids, &weirds, collect, rows);
+
+    GHashTable *model = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    GHashTable *touched = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    double t = 1000.0;
+    unsigned heap_cases = 0;
+    for (unsigned i = 0; i < 6000; i++) {
+        t += (double)(rnd(&x) % 300) / 1000.0;
+        flow_obs_t f = random_flow(&x, 40, t);
+        if (f.proto == 1)
+            f.proto = 17;
+        uint64_t r = rnd(&x);
+        f.received = t;
+        f.start = t - 3.0 - (double)(r % 1000) / 1000.0;
+        f.end = t - (double)((r >> 10) % 3000) / 1000.0;
+        if ((r >> 20) % 10 == 0) {
+            f.end = t + (double)((r >> 24) % 4000) / 1000.0; /* exporter clock ahead */
+            heap_cases++;
+        } else if ((r >> 20) % 10 == 1) {
+            f.received = t - (double)((r >> 24) % 2000) / 1000.0; /* stepped back */
+            heap_cases++;
+        }
+        char key[160];
+        canon_key(f.src, f.sport, f.dst, f.dport, f.proto, key);
+
+        /* flow_apply first runs the timers due at the record's end */
+        guint from = rows->len;
+        conn_builder_flow(cb, &f);
+        expect_expired(model, from, f.end);
+        double *tp = g_hash_table_lookup(model, key) ? g_hash_table_lookup(touched, key) : NULL;
+        double newest = MAX(f.end, f.received);
+        if (tp == NULL || newest > *tp) {
+            double *nt = g_new(double, 1);
+            *nt = newest;
+            g_hash_table_insert(touched, g_strdup(key), nt);
+            tp = nt;
+        }
+        double *d = g_new(double, 1);
+        *d = *tp + (f.end_reason == FLOW_END_ACTIVE ? cfg.flow_active_timeout : cfg.flow_linger);
+        g_hash_table_insert(model, g_strdup(key), d);
+
+        if (i % 7 == 0) {
+            from = rows->len;
+            conn_builder_advance(cb, t);
+            expect_expired(model, from, t);
+        }
+    }
+    ck_assert_uint_gt(heap_cases, 500);
+    ck_assert_uint_gt(rows->len, 1000);
+    /* the rest, far ahead */
+    guint from = rows->len;
+    conn_builder_advance(cb, t + 100);
+    expect_expired(model, from, t + 100);
+    ck_assert_uint_eq(g_hash_table_size(model), 0);
+    g_hash_table_destroy(model);
+    g_hash_table_destroy(touched);
+}
+END_TEST
+
 static const conn_record_t *
 only_row(void)
 {
@@ -429,6 +562,7 @@ flowconn_suite(void)
     tcase_add_test(tc, sampling_scales_only_when_asked);
     tcase_add_test(tc, batched_records_equal_one_by_one);
     tcase_add_test(tc, table_finds_survivors_after_deletions);
+    tcase_add_test(tc, expiry_follows_deadlines);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -102,7 +102,7 @@ typedef struct {
 } conn_key_t;
 
 /** What the flow path keeps per connection side (a = key side a). */
-typedef struct {
+typedef struct flow_state {
     uint64_t pkts[2], octets[2], payload[2];
     double start[2], end[2];       /* 0 = no record for that side */
     uint8_t flags[2], init_flags[2];
@@ -114,6 +114,11 @@ typedef struct {
     double touched;                /* newest of record end and arrival: expiry counts from it */
     uint32_t src_id;               /* key source: exporter id + 1 */
     uint16_t app_label;
+    uint8_t tq;                    /* expiry queue holding it (index + 1), 0 = none */
+    /* expiry queue links (conn.c): the queue is sorted by tq_at */
+    struct flow_state *tq_prev, *tq_next;
+    struct conn *owner;
+    double tq_at;
 } flow_state_t;
 
 /** Timer kinds, in the order they are run when due at the same time.  The
