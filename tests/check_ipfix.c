@@ -1034,11 +1034,14 @@ START_TEST(test_own_layout_per_domain_and_session)
 END_TEST
 
 /* A record with a subTemplateMultiList whose one entry (template 49155:
- * CERT initialTCPFlags and unionTCPFlags) claims @p entry_len octets. */
+ * CERT initialTCPFlags and unionTCPFlags) claims @p entry_len octets,
+ * behind the templates (or relying on the session's, @p templates false). */
 static void
-m_stml_entry(msg_t *m, uint16_t entry_len)
+m_stml_entry_in(msg_t *m, uint16_t entry_len, bool templates)
 {
     m_begin(m, 0, 1);
+    if (!templates)
+        goto data;
     m_set(m, 2);
     m_u16(m, 256);
     m_u16(m, 4);
@@ -1051,6 +1054,7 @@ m_stml_entry(msg_t *m, uint16_t entry_len)
     m_u16(m, 0x8000 | 14), m_u16(m, 1), m_u32(m, 6871);
     m_u16(m, 0x8000 | 15), m_u16(m, 1), m_u32(m, 6871);
     m_end_set(m);
+data:
     m_set(m, 256);
     m_u32(m, 0x0a000001);
     m_u32(m, 0x0a000002);
@@ -1062,6 +1066,12 @@ m_stml_entry(msg_t *m, uint16_t entry_len)
     m_u8(m, 0x02);          /* SYN */
     m_u8(m, 0x12);          /* SYN ACK */
     m_finish(m);
+}
+
+static void
+m_stml_entry(msg_t *m, uint16_t entry_len)
+{
+    m_stml_entry_in(m, entry_len, true);
 }
 
 /* libfixbuf 2.4.1 decodes a subTemplateMultiList entry as far as its length
@@ -1088,6 +1098,17 @@ START_TEST(test_stml_entry_past_its_list)
     ck_assert(obs_at(&s, 0)->has_initial_flags);
     ck_assert_uint_eq(obs_at(&s, 0)->initial_flags, 0x02);
     ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MALFORMED), 2);
+    /* data only, for the templates the session now holds: checked all the
+     * same (flat templates skip the walk; this one has a list) */
+    m_stml_entry_in(&m, 65535, false);
+    inject(c, &m, 4000);
+    ck_assert_uint_eq(s.obs->len, 1);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MALFORMED), 3);
+    m_stml_entry_in(&m, 6, false);
+    inject(c, &m, 4000);
+    ck_assert_uint_eq(s.obs->len, 2);
+    ck_assert_uint_eq(obs_at(&s, 1)->initial_flags, 0x02);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MALFORMED), 3);
     free_collector(c, &s);
 
     char *path = tmp_path("stml.ipfix");

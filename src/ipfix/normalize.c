@@ -166,6 +166,7 @@ typedef struct {
      * has (own_tid, 0 if none), and where they land */
     uint16_t own_tid, own_reclen;
     uint16_t own_off[F_COUNT];
+    bool has_list;      /* an RFC 6313 list, by type or by IANA number */
 } tmpl_info_t;
 
 struct ipfix_normalize {
@@ -347,7 +348,8 @@ classify(const ipfix_normalize_t *n, fbTemplate_t *tmpl, tmpl_info_t *info)
             break;
         f = field_of(n, ie);
         if (ie->type == FB_BASIC_LIST || ie->type == FB_SUB_TMPL_LIST
-            || ie->type == FB_SUB_TMPL_MULTI_LIST)
+            || ie->type == FB_SUB_TMPL_MULTI_LIST
+            || (ie->ent == 0 && ie->num >= 291 && ie->num <= 293))
             has_list = true;
         /* Only the first occurrence counts, as in the internal template. */
         if (f >= 0 && !fs_has(&info->present, (field_t)f)) {
@@ -359,6 +361,7 @@ classify(const ipfix_normalize_t *n, fbTemplate_t *tmpl, tmpl_info_t *info)
         }
         off += internal_len(ie, ie->len);
     }
+    info->has_list = has_list;
     if (fbTemplateGetOptionsScope(tmpl) > 0) {
         info->kind = has_any(&info->present, meta_fields, G_N_ELEMENTS(meta_fields))
                          ? IPFIX_TMPL_OPTIONS
@@ -1077,6 +1080,14 @@ ipfix_normalize_next(ipfix_normalize_t *n, fBuf_t *fbuf, ipfix_norm_meta_t *meta
             return IPFIX_NORM_ERROR;
     }
     return IPFIX_NORM_IGNORED;
+}
+
+bool
+ipfix_normalize_template_has_lists(fbTemplate_t *tmpl)
+{
+    const tmpl_info_t *info = fbTemplateGetContext(tmpl);
+
+    return info == NULL || info->has_list || info->n_elements != fbTemplateCountElements(tmpl);
 }
 
 unsigned

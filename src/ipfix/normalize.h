@@ -139,6 +139,12 @@ ipfix_norm_result_t ipfix_normalize_next(ipfix_normalize_t *n, fBuf_t *fbuf,
                                          GError **err);
 
 /**
+ * Whether records of @p tmpl may hold RFC 6313 lists (true too when the
+ * template was not classified by us: the caller must then look itself).
+ */
+bool ipfix_normalize_template_has_lists(fbTemplate_t *tmpl);
+
+/**
  * Check and repair the times of @p obs against @p reference (the export
  * time of the message, epoch seconds).  If end < start, end becomes start.
  * If start or end lies more than @p max_skew seconds from the reference
