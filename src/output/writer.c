@@ -55,15 +55,21 @@ writer_set_clock(time_t (*now)(void))
 static char *
 put_u64(char *p, uint64_t v)
 {
-    char tmp[20];
-    char *t = tmp + sizeof(tmp);
-
+    /* count the digits first and write them in place from the last: a
+     * copy of variable length was a libc call per number (2% at 1M/s) */
+    static const uint64_t pow10[20] = {
+        1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
+        1000000000u, 10000000000u, 100000000000u, 1000000000000u, 10000000000000u,
+        100000000000000u, 1000000000000000u, 10000000000000000u, 100000000000000000u,
+        1000000000000000000u, 10000000000000000000u};
+    unsigned n = 1;
+    while (n < 20 && v >= pow10[n])
+        n++;
+    char *end = p + n;
     do {
-        *--t = (char)('0' + v % 10);
+        *--end = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    size_t n = (size_t)(tmp + sizeof(tmp) - t);
-    memcpy(p, t, n);
     return p + n;
 }
 
