@@ -192,6 +192,48 @@ START_TEST(test_flowq_order_and_fd)
 }
 END_TEST
 
+/* The consumer reads records in place: a peek returns the oldest stretch
+ * (never across the ring's end) and leaves it queued until released, so
+ * the producer cannot overwrite it. */
+START_TEST(test_flowq_peek_release)
+{
+    flowq_t *q = flowq_new(8, NULL);
+    flow_obs_t in[8], out[8];
+    unsigned n;
+
+    memset(in, 0, sizeof(in));
+    for (unsigned i = 0; i < 8; i++)
+        in[i].exporter_id = i;
+    ck_assert_uint_eq(flowq_push_n(q, in, 6), 6);
+    ck_assert_uint_eq(flowq_drain(q, out, 6), 6); /* head now at 6 */
+    ck_assert_uint_eq(flowq_push_n(q, in, 5), 5); /* 2 at the end, 3 wrapped */
+    const flow_obs_t *f = flowq_peek(q, 8, &n);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(f[0].exporter_id, 0);
+    ck_assert_uint_eq(f[1].exporter_id, 1);
+    /* still queued: the ring has room for 3 more, not 5 */
+    flowq_stats_t st;
+    flowq_stats(q, &st);
+    ck_assert_uint_eq(st.depth, 5);
+    ck_assert_uint_eq(flowq_push_n(q, in + 5, 3), 3);
+    ck_assert_uint_eq(f[0].exporter_id, 0); /* untouched by the push */
+    flowq_release(q, 2);
+    f = flowq_peek(q, 2, &n);
+    ck_assert_uint_eq(n, 2); /* capped by max */
+    ck_assert_uint_eq(f[0].exporter_id, 2);
+    ck_assert_uint_eq(f[1].exporter_id, 3);
+    flowq_release(q, 2);
+    ck_assert_uint_eq(flowq_drain(q, out, 8), 4);
+    ck_assert_uint_eq(out[0].exporter_id, 4);
+    ck_assert_uint_eq(out[3].exporter_id, 7);
+    f = flowq_peek(q, 8, &n);
+    ck_assert_uint_eq(n, 0);
+    flowq_stats(q, &st);
+    ck_assert_uint_eq(st.depth, 0);
+    flowq_free(q);
+}
+END_TEST
+
 /* A batch that crosses the ring's end keeps its order, and FLOWQ_WAKE_AT
  * waiting records wake the consumer without a flush. */
 START_TEST(test_flowq_push_n_wraps_and_wakes)
@@ -281,6 +323,7 @@ recent_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_flowq_order_and_fd);
     tcase_add_test(tc, test_flowq_push_n_wraps_and_wakes);
+    tcase_add_test(tc, test_flowq_peek_release);
     tcase_add_test(tc, test_flowq_full_queue_waits_instead_of_dropping);
     suite_add_tcase(s, tc);
     return s;

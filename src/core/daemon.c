@@ -67,7 +67,6 @@ typedef struct {
     stats_board_t *board;
     flowq_t *fq;
     flowin_t *flowin;
-    flow_obs_t *flowbuf;
     uint64_t flows;
     http_server_t *http;
     iface_t ifaces[CONFIG_MAX_INTERFACES];
@@ -217,11 +216,13 @@ drain_flows(daemon_t *d, unsigned budget)
     unsigned total = 0;
 
     while (total < budget) {
-        unsigned n = flowq_drain(d->fq, d->flowbuf, FLOW_BATCH);
-        conn_builder_flows(d->cb, d->flowbuf, n);
-        total += n;
-        if (n < FLOW_BATCH)
+        unsigned n;
+        const flow_obs_t *f = flowq_peek(d->fq, FLOW_BATCH, &n);
+        if (n == 0)
             break;
+        conn_builder_flows(d->cb, f, n);
+        flowq_release(d->fq, n);
+        total += n;
     }
     d->flows += total;
     return total;
@@ -428,7 +429,6 @@ open_inputs(daemon_t *d)
             g_error_free(err);
             return DAEMON_EXIT_IO;
         }
-        d->flowbuf = g_new(flow_obs_t, FLOW_BATCH);
         ipfix_collector_config_t icfg = {
             .templates_dir = d->cfg.templates_dir,
             .max_time_skew = d->cfg.max_time_skew,
@@ -569,7 +569,6 @@ free_all(daemon_t *d)
     for (unsigned i = 0; i < d->n_ifaces; i++)
         pcapsrc_free(d->ifaces[i].src);
     flowq_free(d->fq);
-    g_free(d->flowbuf);
     writer_close(d->writer, NULL);
     conn_builder_free(d->cb);
     decoder_free(d->dec);

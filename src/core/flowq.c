@@ -136,18 +136,25 @@ flowq_flush(flowq_t *q)
     g_mutex_unlock(&q->lock);
 }
 
-unsigned
-flowq_drain(flowq_t *q, flow_obs_t *out, unsigned max)
+const flow_obs_t *
+flowq_peek(flowq_t *q, unsigned max, unsigned *n)
 {
-    unsigned n = 0;
-
     g_mutex_lock(&q->lock);
+    *n = MIN(max, MIN(q->len, q->capacity - q->head));
+    const flow_obs_t *first = &q->ring[q->head];
+    g_mutex_unlock(&q->lock);
+    return first;
+}
+
+void
+flowq_release(flowq_t *q, unsigned n)
+{
+    g_mutex_lock(&q->lock);
+    g_warn_if_fail(n <= q->len);
+    n = MIN(n, q->len);
     bool was_full = q->len == q->capacity;
-    while (n < max && q->len > 0) {
-        out[n++] = q->ring[q->head];
-        q->head = (q->head + 1) % q->capacity;
-        q->len--;
-    }
+    q->head = (q->head + n) % q->capacity;
+    q->len -= n;
     if (q->len == 0 && q->signaled) {
         clear_fd(q->efd);
         q->signaled = false;
@@ -155,7 +162,23 @@ flowq_drain(flowq_t *q, flow_obs_t *out, unsigned max)
     if (was_full && n > 0)
         g_cond_broadcast(&q->not_full);
     g_mutex_unlock(&q->lock);
-    return n;
+}
+
+unsigned
+flowq_drain(flowq_t *q, flow_obs_t *out, unsigned max)
+{
+    unsigned total = 0;
+
+    while (total < max) {
+        unsigned n;
+        const flow_obs_t *f = flowq_peek(q, max - total, &n);
+        if (n == 0)
+            break;
+        memcpy(out + total, f, n * sizeof(*f));
+        flowq_release(q, n);
+        total += n;
+    }
+    return total;
 }
 
 void

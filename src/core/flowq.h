@@ -65,6 +65,16 @@ void flowq_flush(flowq_t *q);
  *  Returns how many. */
 unsigned flowq_drain(flowq_t *q, flow_obs_t *out, unsigned max);
 
+/** The oldest queued records in place: up to @p max of them, one stretch of
+ *  the ring (so possibly fewer than wait), their number in @p n; never
+ *  waits.  They stay queued, and the producer leaves them alone, until
+ *  flowq_release().  For the one consumer: it saves copying each record
+ *  out (2% of the builder at 1M records/s). */
+const flow_obs_t *flowq_peek(flowq_t *q, unsigned max, unsigned *n);
+
+/** Remove the @p n oldest records, which flowq_peek() returned. */
+void flowq_release(flowq_t *q, unsigned n);
+
 /** Refuse further pushes and wake producers that wait. */
 void flowq_close(flowq_t *q);
 
