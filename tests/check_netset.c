@@ -157,8 +157,9 @@ START_TEST(test_boundaries)
     ck_assert(has(all6, "2001:db8::1"));
     ck_assert(has(all6, "1.2.3.4")); /* IPv4 lives in ::ffff:0:0/96 */
 
-    /* IPv4 lookups first ask a table by first octet: prefixes shorter
-     * than /8, and IPv6 nets that hold IPv4-mapped addresses, fill it too */
+    /* IPv4 lookups search the IPv4 ranges the nets cover: prefixes
+     * shorter than /8, and IPv6 nets that hold IPv4-mapped addresses,
+     * count too */
     netset_t *w = netset_new();
     ck_assert(netset_add(w, "240.0.0.0/4", NULL));
     ck_assert(has(w, "255.1.2.3"));
@@ -176,6 +177,76 @@ START_TEST(test_boundaries)
     netset_free(all4);
     netset_free(all6);
     netset_free(s);
+}
+END_TEST
+
+/* The first @p len bits of @p a and @p b agree. */
+static bool
+prefix_eq(const uint8_t a[16], const uint8_t b[16], unsigned len)
+{
+    for (unsigned i = 0; i < len; i++)
+        if (((a[i / 8] ^ b[i / 8]) >> (7 - i % 8)) & 1)
+            return false;
+    return true;
+}
+
+/* Membership against a plain list of networks, for random nets (IPv4 of
+ * every length, overlapping and adjacent; IPv6 nets inside and around
+ * ::ffff:0:0/96) and random addresses near their edges.  The IPv4 ranges
+ * are merged, so overlaps and neighbours are where a slip would show. */
+START_TEST(test_random_against_list)
+{
+    uint64_t x = 0x243F6A8885A308D3ULL;
+    for (int round = 0; round < 200; round++) {
+        netset_t *set = netset_new();
+        uint8_t nets[24][16];
+        unsigned lens[24];
+        int n = 1 + (int)(x % 24);
+        for (int i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            char text[80];
+            uint32_t v4 = (uint32_t)(x >> 32) & (x & 1 ? 0xff0f0000u : 0xffffffffu);
+            unsigned kind = (unsigned)(x >> 8) % 8;
+            if (kind < 6) {
+                unsigned len = (unsigned)(x >> 12) % 33;
+                snprintf(text, sizeof(text), "%u.%u.%u.%u/%u", v4 >> 24, v4 >> 16 & 255,
+                         v4 >> 8 & 255, v4 & 255, len);
+            } else {
+                static const char *const v6[] = {"::/80", "::ffff:0:0/95", "::ff00:0:0/88",
+                                                 "::/96", "::ffff:0:0/96", "::fffe:0:0/96",
+                                                 "2002:a00::/24", "::/0"};
+                snprintf(text, sizeof(text), "%s", v6[(x >> 16) % 8]);
+            }
+            ck_assert_msg(netset_add(set, text, NULL), "%s", text);
+            char *slash = strchr(text, '/');
+            *slash = '\0';
+            addr(text, nets[i]);
+            lens[i] = (unsigned)atoi(slash + 1) + (strchr(text, ':') ? 0 : 96);
+        }
+        for (int k = 0; k < 300; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            uint8_t a[16];
+            memcpy(a, nets[x % (uint64_t)n], 16);
+            if (addr_is_v4(a) || (x >> 40) % 4 == 0) {
+                /* near a net's edges: flip a few low or middle bits */
+                uint32_t v = (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 |
+                             (uint32_t)a[14] << 8 | a[15];
+                v ^= (uint32_t)(x >> 8) & ((x >> 50) % 2 ? 0xffu : 0x00ff0f00u);
+                v += (uint32_t)((x >> 20) % 3) - 1;
+                a[12] = (uint8_t)(v >> 24), a[13] = (uint8_t)(v >> 16);
+                a[14] = (uint8_t)(v >> 8), a[15] = (uint8_t)v;
+            }
+            if ((x >> 60) == 0)
+                a[10] ^= 1; /* just outside ::ffff:0:0/96 */
+            bool want = false;
+            for (int i = 0; i < n && !want; i++)
+                want = prefix_eq(a, nets[i], lens[i]);
+            char shown[64];
+            ck_assert_msg(netset_contains(set, a) == want, "%s: expected %d",
+                          addr_format(a, shown, sizeof(shown)), want);
+        }
+        netset_free(set);
+    }
 }
 END_TEST
 
@@ -297,6 +368,7 @@ netset_suite(void)
 
     tc = tcase_create("contains");
     tcase_add_test(tc, test_boundaries);
+    tcase_add_test(tc, test_random_against_list);
     tcase_add_test(tc, test_private);
     suite_add_tcase(s, tc);
 

@@ -35,10 +35,14 @@ struct netset {
     size_t n, cap;
     netset_group_t groups[129]; /* one per distinct length present */
     int n_groups;
-    /* IPv4 addresses by first octet: bit set if some network may hold an
-     * address starting so.  Most addresses on a link are public, and the
-     * private list has twenty-odd prefix lengths to search. */
-    uint64_t v4_first[4];
+    /* IPv4-mapped addresses are answered from the IPv4 address ranges the
+     * networks cover, merged and sorted: one binary search.  The private
+     * list has twenty-odd prefix lengths, and searching each was 4% of
+     * the builder at 1M flow records/s. */
+    struct v4_range {
+        uint32_t first, last;
+    } *v4;
+    size_t n_v4;
 };
 
 static uint64_t
@@ -70,7 +74,15 @@ entry_cmp(const netset_entry_t *a, const netset_entry_t *b)
     return 0;
 }
 
-/* Recompute the per-length groups after the array changed. */
+static int
+range_cmp(const void *x, const void *y)
+{
+    uint32_t a = ((const struct v4_range *)x)->first, b = ((const struct v4_range *)y)->first;
+    return a < b ? -1 : a > b;
+}
+
+/* Recompute the per-length groups and the IPv4 ranges after the array
+ * changed. */
 static void
 rebuild_groups(netset_t *s)
 {
@@ -85,24 +97,34 @@ rebuild_groups(netset_t *s)
         g->end = (uint32_t)j;
         i = j;
     }
-    memset(s->v4_first, 0, sizeof(s->v4_first));
+    s->v4 = g_renew(struct v4_range, s->v4, s->n);
+    s->n_v4 = 0;
     for (size_t i = 0; i < s->n; i++) {
         const netset_entry_t *e = &s->v[i];
-        unsigned lo_oct, n_oct;
+        uint64_t mhi, mlo;
+        prefix_masks(e->len, &mhi, &mlo);
         if (e->len < 96) {
-            /* may hold IPv4-mapped addresses (::/80, ::ffff:0:0/95...):
-             * then any first octet */
-            if (e->hi == 0)
-                memset(s->v4_first, 0xff, sizeof(s->v4_first));
+            /* holds all of ::ffff:0:0/96 (::/80, ::ffff:0:0/95...) or none */
+            if (e->hi == 0 && (UINT64_C(0xffff00000000) & mlo) == e->lo)
+                s->v4[s->n_v4++] = (struct v4_range){0, UINT32_MAX};
             continue;
         }
         if (e->hi != 0 || (e->lo >> 32) != 0xffff)
             continue; /* not in the IPv4-mapped space */
-        lo_oct = (unsigned)(e->lo >> 24) & 0xff;
-        n_oct = e->len >= 104 ? 1 : 1u << (104 - e->len);
-        for (unsigned o = lo_oct & ~(n_oct - 1); o < (lo_oct & ~(n_oct - 1)) + n_oct; o++)
-            s->v4_first[o / 64] |= UINT64_C(1) << (o % 64);
+        uint32_t first = (uint32_t)e->lo;
+        s->v4[s->n_v4++] = (struct v4_range){first, first | (uint32_t)~mlo};
     }
+    qsort(s->v4, s->n_v4, sizeof(s->v4[0]), range_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < s->n_v4; i++) {
+        if (m > 0 && (s->v4[m - 1].last == UINT32_MAX || s->v4[i].first <= s->v4[m - 1].last + 1)) {
+            if (s->v4[i].last > s->v4[m - 1].last)
+                s->v4[m - 1].last = s->v4[i].last;
+        } else {
+            s->v4[m++] = s->v4[i];
+        }
+    }
+    s->n_v4 = m;
 }
 
 /* Insert a network (host bits are cleared here); duplicates are ignored. */
@@ -150,6 +172,7 @@ netset_free(netset_t *s)
     if (s == NULL)
         return;
     g_free(s->v);
+    g_free(s->v4);
     g_free(s);
 }
 
@@ -341,9 +364,16 @@ netset_contains(const netset_t *s, const uint8_t addr[16])
     const uint64_t ahi = load_be64(addr), alo = load_be64(addr + 8);
 
     if (ahi == 0 && (alo >> 32) == 0xffff) {
-        unsigned o = (unsigned)(alo >> 24) & 0xff;
-        if (!((s->v4_first[o / 64] >> (o % 64)) & 1))
-            return false;
+        uint32_t a = (uint32_t)alo;
+        size_t l = 0, r = s->n_v4; /* the first range starting after a */
+        while (l < r) {
+            size_t mid = l + (r - l) / 2;
+            if (s->v4[mid].first <= a)
+                l = mid + 1;
+            else
+                r = mid;
+        }
+        return l > 0 && a <= s->v4[l - 1].last;
     }
 
     for (int gi = 0; gi < s->n_groups; gi++) {
