@@ -1122,6 +1122,84 @@ START_TEST(test_stml_entry_past_its_list)
 }
 END_TEST
 
+/* A data set with no whole record in it.  libfixbuf 2.4.1 skips such a set
+ * from inside fBufNext() and decodes the next one without checking its
+ * length, so a second short set was read past its end and the message's
+ * (fuzz/ipfix-fuzzer, with the unused buffer poisoned under ASan).  RFC
+ * 7011 section 3.3.1 allows padding only after records: such messages are
+ * refused as malformed, with the session's template or the message's own;
+ * padding after a record still passes. */
+START_TEST(test_set_shorter_than_a_record)
+{
+    sink_t s;
+    ipfix_collector_t *c = new_collector(&s);
+    msg_t m;
+
+    m_begin(&m, 0, 1);
+    m_tmpl_v4(&m, 256);
+    m_set(&m, 256);
+    m_rec_v4(&m, 0x0a000001, 100);
+    m_u16(&m, 0), m_u8(&m, 0); /* 3 octets of padding */
+    m_finish(&m);
+    inject(c, &m, 4000);
+    ck_assert_uint_eq(s.obs->len, 1);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MALFORMED), 0);
+
+    /* data only (the session's template): a record, then a short set */
+    m_begin(&m, 1, 1);
+    m_set(&m, 256);
+    m_rec_v4(&m, 0x0a000002, 100);
+    m_end_set(&m);
+    m_set(&m, 256);
+    for (int i = 0; i < 10; i++)
+        m_u8(&m, 0x41);
+    m_finish(&m);
+    inject(c, &m, 4000);
+    ck_assert_uint_eq(s.obs->len, 1);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MALFORMED), 1);
+
+    /* a short set first */
+    m_begin(&m, 2, 1);
+    m_set(&m, 256);
+    for (int i = 0; i < 16; i++)
+        m_u8(&m, 0x42);
+    m_end_set(&m);
+    m_set(&m, 256);
+    m_rec_v4(&m, 0x0a000003, 100);
+    m_finish(&m);
+    inject(c, &m, 4000);
+    ck_assert_uint_eq(s.obs->len, 1);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MALFORMED), 2);
+
+    /* the template in the same message, then an empty set */
+    m_begin(&m, 3, 1);
+    m_tmpl_v4(&m, 256);
+    m_set(&m, 256);
+    m_end_set(&m);
+    m_set(&m, 256);
+    m_rec_v4(&m, 0x0a000004, 100);
+    m_finish(&m);
+    inject(c, &m, 4000);
+    ck_assert_uint_eq(s.obs->len, 1);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MALFORMED), 3);
+
+    /* two whole sets pass */
+    m_begin(&m, 4, 1);
+    m_set(&m, 256);
+    m_rec_v4(&m, 0x0a000005, 100);
+    m_end_set(&m);
+    m_set(&m, 256);
+    m_rec_v4(&m, 0x0a000006, 100);
+    m_rec_v4(&m, 0x0a000007, 100);
+    m_finish(&m);
+    inject(c, &m, 4000);
+    ck_assert_uint_eq(s.obs->len, 4);
+    ck_assert_uint_eq(obs_at(&s, 3)->src[15], 7);
+    ck_assert_uint_eq(counter(c, IPFIX_PROTO_IPFIX_UDP, IPFIX_CTR_MALFORMED), 3);
+    free_collector(c, &s);
+}
+END_TEST
+
 /* RFC 7011 section 8.1's withdraw-all record (template id 2, no fields):
  * libfixbuf 2.4.1 refuses it and leaks a template per record, so the
  * collector refuses the message first (the leak shows under
@@ -1940,6 +2018,7 @@ ipfix_suite(void)
     tcase_add_test(tc, test_hand_built_udp);
     tcase_add_test(tc, test_own_layout_per_domain_and_session);
     tcase_add_test(tc, test_stml_entry_past_its_list);
+    tcase_add_test(tc, test_set_shorter_than_a_record);
     tcase_add_test(tc, test_withdraw_all_refused);
     tcase_add_test(tc, test_hand_built_stml);
     tcase_add_test(tc, test_malformed_messages);

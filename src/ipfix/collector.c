@@ -25,6 +25,26 @@
 
 #include <fixbuf/public.h>
 
+/* Under AddressSanitizer the unused part of a receive buffer is poisoned
+ * while a message in it is processed: a read past the message (ours or
+ * libfixbuf's) then fails at once instead of reading stale bytes, which
+ * the fuzz targets could not see in a 64 KiB buffer. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CONNLOGD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONNLOGD_ASAN 1
+#endif
+#endif
+#ifdef CONNLOGD_ASAN
+#include <sanitizer/asan_interface.h>
+#define GUARD_TAIL(base, used, cap) ASAN_POISON_MEMORY_REGION((base) + (used), (cap) - (used))
+#define UNGUARD(base, cap) ASAN_UNPOISON_MEMORY_REGION((base), (cap))
+#else
+#define GUARD_TAIL(base, used, cap) ((void)(base), (void)(used), (void)(cap))
+#define UNGUARD(base, cap) ((void)(base), (void)(cap))
+#endif
+
 #include "core/netset.h"
 #include "ipfix/infomodel.h"
 #include "ipfix/v5.h"
@@ -180,7 +200,7 @@ struct ipfix_collector {
     unsigned n_sessions;
     unsigned n_aliens;       /* elements templates added to the model (see collector.h) */
     GArray *undo;            /* budget_undo_t, scratch of the message being checked */
-    GArray *walk_scratch;    /* vfield_t, for ipfix_lists_ok() */
+    GArray *walk_scratch;    /* vfield_t, for ipfix_records_ok() */
     uint64_t use[USE_COUNT]; /* written by this thread, read atomically by others */
     gint64 refusal_next[IPFIX_TOT_COUNT]; /* when a refusal of that kind may log again */
     uint64_t refusal_logged[IPFIX_TOT_COUNT];
@@ -1127,8 +1147,12 @@ walk_records(walk_t *w, uint16_t tid, size_t before, const uint8_t *p, const uin
         min += v->len == FB_IE_VARLEN ? 1 : v->len;
         lists |= v->list != 0;
     }
+    if (depth == 0 && n > 0 && (size_t)(end - p) < min) {
+        g_array_set_size(w->scratch, at);
+        return false; /* a data set without a record: see ipfix_records_ok() */
+    }
     if (n <= 0 || !lists) {
-        /* unknown (fixbuf skips it), or flat: fixbuf bounds those itself */
+        /* unknown (fixbuf skips it), or flat: fixbuf bounds their records */
         g_array_set_size(w->scratch, at);
         return true;
     }
@@ -1165,31 +1189,53 @@ walk_records(walk_t *w, uint16_t tid, size_t before, const uint8_t *p, const uin
     return ok;
 }
 
-/* True if every structured-data length in the message's data sets fits.
- * A message of data sets only, for templates the session knows to be flat,
- * has nothing to check: that is the common case, and asking the session
- * is cheaper than collecting each template's fields (5% of the collector
- * at 1M records/s).  ipfix_message_ok() has checked the set lengths. */
+/*
+ * True if every data set of a known template holds at least one record, and
+ * every structured-data length in them fits.
+ *
+ * A data set shorter than one record: libfixbuf 2.4.1 skips a set whose
+ * rest is shorter than a record from inside fBufNext() and decodes a record
+ * from the next set without checking that set's length (it bounds a fixed
+ * template's fields only the first time, then caches their offsets), so a
+ * short set behind a skipped one is read past its end, and past the
+ * message's (found by fuzz/ipfix-fuzzer once the unused part of our
+ * buffers was poisoned).  RFC 7011 section 3.3.1 allows padding only after
+ * records, so such a set is malformed and the message is refused.
+ *
+ * A message of data sets only, for templates the session holds and we
+ * classified as flat, needs no walk: that is the common case, and asking
+ * the session is cheaper than collecting each template's fields (5% of the
+ * collector at 1M records/s).  ipfix_message_ok() has checked set lengths.
+ */
 static bool
-ipfix_lists_ok(walk_t *w)
+ipfix_records_ok(walk_t *w)
 {
     size_t off = 16;
-    bool flat = true;
+    bool walk = false;
 
     fbSessionSetDomain(w->session, be32(w->m + 12));
-    while (flat && off + 4 <= w->len) {
+    while (!walk && off + 4 <= w->len) {
         uint16_t id = be16(w->m + off), slen = be16(w->m + off + 2);
 
         if (id < 256) {
-            flat = false; /* a template set: it may define what follows */
+            walk = true; /* a template set: it may define what follows */
         } else {
             fbTemplate_t *t = fbSessionGetTemplate(w->session, FALSE, id, NULL);
+            bool lists;
+            size_t min;
 
-            flat = t == NULL || !ipfix_normalize_template_has_lists(t);
+            if (t == NULL)
+                ; /* fixbuf skips the set */
+            else if (!ipfix_normalize_template_shape(t, &lists, &min))
+                walk = true;
+            else if ((size_t)slen - 4 < min)
+                return false;
+            else
+                walk = lists;
         }
         off += slen;
     }
-    if (flat)
+    if (!walk)
         return true;
     off = 16;
     while (off + 4 <= w->len) {
@@ -1355,7 +1401,7 @@ process_ipfix_message(ipfix_collector_t *c, stream_t *st, ipfix_proto_t proto,
 
     {
         walk_t w = {msg, len, fBufGetSession(st->fbuf), c->walk_scratch};
-        if (!ipfix_lists_ok(&w)) {
+        if (!ipfix_records_ok(&w)) {
             CTR(e, IPFIX_CTR_MALFORMED, 1);
             slot->used = false;
             return;
@@ -1595,8 +1641,10 @@ read_udp(ipfix_collector_t *c, source_t *src)
                 return;
             }
         }
+        GUARD_TAIL(c->u.dgram, (size_t)r, sizeof(c->u.dgram));
         dispatch_datagram(c, src->kind == SRC_NETFLOW, addr, port, c->u.dgram, (size_t)r,
                           received);
+        UNGUARD(c->u.dgram, sizeof(c->u.dgram));
     }
 }
 
@@ -1620,11 +1668,13 @@ drain_frames(ipfix_collector_t *c, source_t *src, double received)
         }
         if (src->len - off < mlen)
             break;
+        GUARD_TAIL(src->buf, off + mlen, (size_t)MSG_MAX + 4);
         process_ipfix_message(c, src->stream,
                               src->kind == SRC_FILE ? IPFIX_PROTO_IPFIX_FILE
                                                     : IPFIX_PROTO_IPFIX_TCP,
                               src->file_no, src->kind == SRC_FILE ? src->label : NULL, m, mlen,
                               received);
+        UNGUARD(src->buf, (size_t)MSG_MAX + 4);
         off += mlen;
     }
     if (off > 0) {
@@ -2445,7 +2495,9 @@ ipfix_collector_inject_datagram(ipfix_collector_t *c, bool netflow_port,
     if (len > 0)
         memcpy(c->u.dgram, buf, len);
     c->delivered = 0;
+    GUARD_TAIL(c->u.dgram, len, sizeof(c->u.dgram));
     dispatch_datagram(c, netflow_port, addr, port, c->u.dgram, len, received);
+    UNGUARD(c->u.dgram, sizeof(c->u.dgram));
     return TRUE;
 }
 

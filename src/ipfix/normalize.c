@@ -167,6 +167,7 @@ typedef struct {
     uint16_t own_tid, own_reclen;
     uint16_t own_off[F_COUNT];
     bool has_list;      /* an RFC 6313 list, by type or by IANA number */
+    uint32_t wire_min;  /* octets of the shortest record on the wire */
 } tmpl_info_t;
 
 struct ipfix_normalize {
@@ -360,6 +361,7 @@ classify(const ipfix_normalize_t *n, fbTemplate_t *tmpl, tmpl_info_t *info)
             }
         }
         off += internal_len(ie, ie->len);
+        info->wire_min += ie->len == FB_IE_VARLEN ? 1 : ie->len;
     }
     info->has_list = has_list;
     if (fbTemplateGetOptionsScope(tmpl) > 0) {
@@ -1083,11 +1085,15 @@ ipfix_normalize_next(ipfix_normalize_t *n, fBuf_t *fbuf, ipfix_norm_meta_t *meta
 }
 
 bool
-ipfix_normalize_template_has_lists(fbTemplate_t *tmpl)
+ipfix_normalize_template_shape(fbTemplate_t *tmpl, bool *has_lists, size_t *wire_min)
 {
     const tmpl_info_t *info = fbTemplateGetContext(tmpl);
 
-    return info == NULL || info->has_list || info->n_elements != fbTemplateCountElements(tmpl);
+    if (info == NULL || info->n_elements != fbTemplateCountElements(tmpl))
+        return false;
+    *has_lists = info->has_list;
+    *wire_min = info->wire_min;
+    return true;
 }
 
 unsigned

@@ -139,10 +139,12 @@ ipfix_norm_result_t ipfix_normalize_next(ipfix_normalize_t *n, fBuf_t *fbuf,
                                          GError **err);
 
 /**
- * Whether records of @p tmpl may hold RFC 6313 lists (true too when the
- * template was not classified by us: the caller must then look itself).
+ * What a template we classified looks like on the wire: whether its records
+ * may hold RFC 6313 lists, and the octets of its shortest record (a
+ * variable-length field counted as its one length octet).  False, with
+ * nothing set, for a template we did not classify.
  */
-bool ipfix_normalize_template_has_lists(fbTemplate_t *tmpl);
+bool ipfix_normalize_template_shape(fbTemplate_t *tmpl, bool *has_lists, size_t *wire_min);
 
 /**
  * Check and repair the times of @p obs against @p reference (the export
