@@ -51,19 +51,21 @@ writer_set_clock(time_t (*now)(void))
 
 /* ---- number rendering */
 
+static const uint64_t pow10_u64[20] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+    100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+    10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+    100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL,
+};
+
 /* Write @p v in decimal at @p p; returns the end. */
 static char *
 put_u64(char *p, uint64_t v)
 {
     /* count the digits first and write them in place from the last: a
      * copy of variable length was a libc call per number (2% at 1M/s) */
-    static const uint64_t pow10[20] = {
-        1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
-        1000000000u, 10000000000u, 100000000000u, 1000000000000u, 10000000000000u,
-        100000000000000u, 1000000000000000u, 10000000000000000u, 100000000000000000u,
-        1000000000000000000u, 10000000000000000000u};
     unsigned n = 1;
-    while (n < 20 && v >= pow10[n])
+    while (n < 20 && v >= pow10_u64[n])
         n++;
     char *end = p + n;
     do {
@@ -184,13 +186,6 @@ typedef struct {
     int e;
     int k; /* 10^k <= v < 10^(k+1) */
 } exact_t;
-
-static const uint64_t pow10_u64[20] = {
-    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
-    100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
-    10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
-    100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL,
-};
 
 /* 10^n as a u128 if n <= 38, else 0. */
 static u128
