@@ -599,7 +599,7 @@ tq_prefetch(const conn_builder_t *cb, const flow_state_t *h)
     const flow_state_t *f1 = h->tq_next;
     if (!f1)
         return;
-    __builtin_prefetch(&cb->table[f1->owner->hash & cb->mask]);
+    conn_table_prefetch(cb, f1->owner->hash);
     const flow_state_t *f2 = f1->tq_next;
     if (!f2)
         return;

@@ -350,7 +350,8 @@ classify(const ipfix_normalize_t *n, fbTemplate_t *tmpl, tmpl_info_t *info)
         f = field_of(n, ie);
         if (ie->type == FB_BASIC_LIST || ie->type == FB_SUB_TMPL_LIST
             || ie->type == FB_SUB_TMPL_MULTI_LIST
-            || (ie->ent == 0 && ie->num >= 291 && ie->num <= 293))
+            || (ie->ent == 0 && (ie->num == FB_IE_BASIC_LIST || ie->num == FB_IE_SUBTEMPLATE_LIST
+                                 || ie->num == FB_IE_SUBTEMPLATE_MULTILIST)))
             has_list = true;
         /* Only the first occurrence counts, as in the internal template. */
         if (f >= 0 && !fs_has(&info->present, (field_t)f)) {
